@@ -1,0 +1,154 @@
+package ai.fgclip2.exporter.graph;
+
+import ai.fgclip2.exporter.checkpoint.Checkpoint;
+import ai.fgclip2.exporter.checkpoint.ModelConfig.TowerConfig;
+import java.util.List;
+
+/**
+ * The building blocks of FG-CLIP 2 (fgclip2-inference.md sections 4-6), one method per checkpoint module, named
+ * as in the checkpoint. Activations are [batch, tokens, hidden] in the graph's compute type. Attention, the
+ * residual + LayerNorm pair and GELU use ONNX Runtime's fused com.microsoft kernels, which ORT does not
+ * produce by itself from the plain subgraphs.
+ */
+final class Modules {
+    private final GraphBuilder g;
+    private final Checkpoint checkpoint;
+
+    Modules(GraphBuilder g, Checkpoint checkpoint) {
+        this.g = g;
+        this.checkpoint = checkpoint;
+    }
+
+    GraphBuilder graph() {
+        return g;
+    }
+
+    String weight(String name, long... shape) {
+        return g.weight(checkpoint.tensor(name, shape));
+    }
+
+    ai.fgclip2.exporter.checkpoint.TensorInfo checkpointTensor(String name, long... shape) {
+        return checkpoint.tensor(name, shape);
+    }
+
+    /** nn.Linear: y = x Wᵀ + b, weight [out, in]. */
+    String linear(String x, String prefix, int out, int in) {
+        return g.op("Add", List.of(matmulTransposed(x, prefix + ".weight", out, in), weight(prefix + ".bias", out)));
+    }
+
+    /** x Wᵀ without the bias, for the fused ops that take the bias themselves. */
+    String matmulTransposed(String x, String weightName, int out, int in) {
+        String transposed = g.op("Transpose", List.of(weight(weightName, out, in)), Attr.ints("perm", 1, 0));
+        return g.op("MatMul", List.of(x, transposed));
+    }
+
+    String layerNorm(String x, String prefix, int hidden, double eps) {
+        return g.op("LayerNormalization", List.of(x, weight(prefix + ".weight", hidden), weight(prefix + ".bias", hidden)),
+                Attr.i("axis", -1), Attr.f("epsilon", (float) eps));
+    }
+
+    /**
+     * One pre-LN encoder block: {@code h = x + out_proj(MHA(LN1(x)))}, {@code x = h + fc2(gelu_tanh(fc1(LN2(h))))}.
+     * The key mask is an int32 [batch, tokens] (1 = valid) or "" for none.
+     */
+    String encoderLayer(String x, String prefix, TowerConfig tower, String keyMask) {
+        int hidden = tower.hiddenSize();
+        String normed = layerNorm(x, prefix + "layer_norm1", hidden, tower.layerNormEps());
+        String attention = selfAttention(normed, prefix + "self_attn", tower, keyMask);
+        String projected = matmulTransposed(attention, prefix + "self_attn.out_proj.weight", hidden, hidden);
+        // SkipLayerNormalization: output 0 = LN2(x + projected + out_proj.bias), output 3 = the residual sum h.
+        String[] skip = g.ops("SkipLayerNormalization", GraphBuilder.MS_DOMAIN,
+                List.of(projected, x, weight(prefix + "layer_norm2.weight", hidden), weight(prefix + "layer_norm2.bias", hidden),
+                        weight(prefix + "self_attn.out_proj.bias", hidden)),
+                4, Attr.f("epsilon", (float) tower.layerNormEps()));
+        String mlp = mlp(skip[0], prefix + "mlp", tower);
+        return g.op("Add", List.of(skip[3], mlp));
+    }
+
+    /** q, k, v projections with bias over the same tokens, multi-head softmax attention, no causal mask. */
+    private String selfAttention(String x, String prefix, TowerConfig tower, String keyMask) {
+        int hidden = tower.hiddenSize();
+        String packedWeight = g.op("Concat", List.of(
+                weight(prefix + ".q_proj.weight", hidden, hidden),
+                weight(prefix + ".k_proj.weight", hidden, hidden),
+                weight(prefix + ".v_proj.weight", hidden, hidden)), Attr.i("axis", 0));
+        String packedBias = g.op("Concat", List.of(
+                weight(prefix + ".q_proj.bias", hidden),
+                weight(prefix + ".k_proj.bias", hidden),
+                weight(prefix + ".v_proj.bias", hidden)), Attr.i("axis", 0));
+        return packedAttention(x, packedWeight, packedBias, tower.numHeads(), keyMask);
+    }
+
+    /** com.microsoft Attention over a packed [3D, D] q/k/v weight (rows: Wq, Wk, Wv) and [3D] bias. */
+    String packedAttention(String x, String packedWeight, String packedBias, int numHeads, String keyMask) {
+        String weightDxThreeD = g.op("Transpose", List.of(packedWeight), Attr.ints("perm", 1, 0));
+        List<String> inputs = keyMask.isEmpty() ? List.of(x, weightDxThreeD, packedBias) : List.of(x, weightDxThreeD, packedBias, keyMask);
+        return g.msOp("Attention", inputs, Attr.i("num_heads", numHeads));
+    }
+
+    /** fc2(gelu_tanh(fc1(x))); FastGelu is exactly the tanh approximation and takes fc1's bias. */
+    String mlp(String x, String prefix, TowerConfig tower) {
+        String fc1 = matmulTransposed(x, prefix + ".fc1.weight", tower.intermediateSize(), tower.hiddenSize());
+        String activated = g.msOp("FastGelu", List.of(fc1, weight(prefix + ".fc1.bias", tower.intermediateSize())));
+        return linear(activated, prefix + ".fc2", tower.hiddenSize(), tower.intermediateSize());
+    }
+
+    String encoder(String x, String prefix, TowerConfig tower, String keyMask) {
+        String hidden = x;
+        for (int layer = 0; layer < tower.numLayers(); layer++) {
+            hidden = encoderLayer(hidden, prefix + "encoder.layers." + layer + ".", tower, keyMask);
+        }
+        return hidden;
+    }
+
+    /**
+     * Multi-head attention pooling (SigLIP MAP head): one learned probe query attends over the tokens,
+     * then {@code y = a + fc2(gelu(fc1(layernorm(a))))}. Returns [batch, 1, hidden].
+     */
+    String mapHead(String tokens, String prefix, TowerConfig tower, String keyMask) {
+        int hidden = tower.hiddenSize();
+        String inProjWeight = weight(prefix + ".attention.in_proj_weight", 3L * hidden, hidden);
+        String inProjBias = weight(prefix + ".attention.in_proj_bias", 3L * hidden);
+        String probe = weight(prefix + ".probe", 1, 1, hidden);
+        String query = g.op("Add", List.of(g.op("MatMul", List.of(probe, transposedRows(inProjWeight, 0, hidden))), rows(inProjBias, 0, hidden)));
+        String key = g.op("Add", List.of(g.op("MatMul", List.of(tokens, transposedRows(inProjWeight, hidden, 2 * hidden))), rows(inProjBias, hidden, 2 * hidden)));
+        String value = g.op("Add", List.of(g.op("MatMul", List.of(tokens, transposedRows(inProjWeight, 2 * hidden, 3 * hidden))), rows(inProjBias, 2 * hidden, 3 * hidden)));
+        // The probe is shared by the batch: broadcast the one query row to [batch, 1, hidden].
+        String batchedQuery = g.op("Expand", List.of(query, g.op("Concat", List.of(
+                g.op("Slice", List.of(g.op("Shape", List.of(tokens)), g.vector(0), g.vector(1))),
+                g.vector(1, hidden)), Attr.i("axis", 0))));
+        List<String> inputs = keyMask.isEmpty()
+                ? List.of(batchedQuery, key, value)
+                : List.of(batchedQuery, key, value, "", keyMask);
+        String attended = g.msOp("MultiHeadAttention", inputs, Attr.i("num_heads", tower.numHeads()));
+        return headOutput(attended, prefix, tower);
+    }
+
+    /**
+     * The dense head: the MAP head's layout, but every token is a query (full self-attention, probe unused).
+     * Returns [batch, tokens, hidden].
+     */
+    String denseHead(String tokens, String prefix, TowerConfig tower) {
+        int hidden = tower.hiddenSize();
+        String attended = packedAttention(tokens,
+                weight(prefix + ".attention.in_proj_weight", 3L * hidden, hidden),
+                weight(prefix + ".attention.in_proj_bias", 3L * hidden), tower.numHeads(), "");
+        return headOutput(attended, prefix, tower);
+    }
+
+    /** out_proj, then the residual MLP on layernorm(a): shared by the MAP and dense heads. */
+    private String headOutput(String attended, String prefix, TowerConfig tower) {
+        int hidden = tower.hiddenSize();
+        String projected = linear(attended, prefix + ".attention.out_proj", hidden, hidden);
+        String normed = layerNorm(projected, prefix + ".layernorm", hidden, tower.layerNormEps());
+        return g.op("Add", List.of(projected, mlp(normed, prefix + ".mlp", tower)));
+    }
+
+    private String rows(String tensor, int from, int to) {
+        return g.sliceRows(tensor, from, to);
+    }
+
+    private String transposedRows(String weight, int from, int to) {
+        return g.op("Transpose", List.of(rows(weight, from, to)), Attr.ints("perm", 1, 0));
+    }
+}
