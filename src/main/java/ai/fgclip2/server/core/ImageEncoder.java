@@ -1,0 +1,74 @@
+package ai.fgclip2.server.core;
+
+import ai.fgclip2.server.backends.OnnxEngine;
+import ai.fgclip2.server.core.batch.BatcherConfig;
+import ai.fgclip2.server.core.batch.DynamicBatcher;
+import ai.fgclip2.server.core.image.ImagePreprocessor;
+import ai.fgclip2.server.core.image.PreprocessedImage;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.nio.FloatBuffer;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Image bytes -> global embedding (and, for region work, the hidden state): decode and resize on the
+ * caller's thread, then a cross-request batch of images with the same patch budget (so padding stays small);
+ * patches are written straight into the batch tensor.
+ */
+public final class ImageEncoder implements AutoCloseable {
+
+    /** @param embedding raw MAP-head output; hiddenState null unless requested */
+    public record EncodedImage(PreprocessedImage image, float[] embedding, float[] hiddenState) {
+    }
+
+    private record Job(PreprocessedImage image, boolean withHiddenState) implements OnnxEngine.PatchSource {
+        @Override
+        public int gridRows() {
+            return image.grid().rows();
+        }
+
+        @Override
+        public int gridCols() {
+            return image.grid().cols();
+        }
+
+        @Override
+        public void writePatches(FloatBuffer target) {
+            image.writePatches(target);
+        }
+
+        /** Images of one budget and one kind of output share a batch. */
+        String batchKey() {
+            return image.maxNumPatches() + (withHiddenState ? "+hidden" : "");
+        }
+    }
+
+    private final ImagePreprocessor preprocessor;
+    private final DynamicBatcher<Job, OnnxEngine.ImageFeatures> batcher;
+    private final Timer decodeTimer;
+
+    public ImageEncoder(ImagePreprocessor preprocessor, OnnxEngine engine, BatcherConfig batching, MeterRegistry registry) {
+        this.preprocessor = preprocessor;
+        this.batcher = new DynamicBatcher<>(batching, Job::batchKey, items -> engine.images(items, items.get(0).withHiddenState()), registry);
+        this.decodeTimer = Timer.builder("fgclip2.preprocess").description("Image decode, RGB conversion and resize").register(registry);
+    }
+
+    /** Decodes and resizes on the caller's thread; throws ImageDecodeException / InvalidPatchBudgetException. */
+    public PreprocessedImage preprocess(byte[] data, Integer maxNumPatches) {
+        return decodeTimer.record(() -> preprocessor.preprocess(data, maxNumPatches));
+    }
+
+    public CompletableFuture<EncodedImage> encode(PreprocessedImage image, boolean withHiddenState) {
+        return batcher.submit(new Job(image, withHiddenState))
+                .thenApply(features -> new EncodedImage(image, features.embedding(), features.hiddenState()));
+    }
+
+    public int queueDepth() {
+        return batcher.queueDepth();
+    }
+
+    @Override
+    public void close() {
+        batcher.close();
+    }
+}

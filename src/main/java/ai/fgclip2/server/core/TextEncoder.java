@@ -1,0 +1,115 @@
+package ai.fgclip2.server.core;
+
+import ai.fgclip2.server.backends.OnnxEngine;
+import ai.fgclip2.server.core.batch.BatcherConfig;
+import ai.fgclip2.server.core.batch.DynamicBatcher;
+import ai.fgclip2.server.core.text.TextEmbeddingCache;
+import ai.fgclip2.server.core.text.TextTokenizer;
+import ai.fgclip2.server.core.text.TextWalk;
+import ai.fgclip2.server.core.text.TokenizedText;
+import ai.fgclip2.server.scoring.Scoring;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Text -> raw embedding: tokenize (on the caller's thread), look up the label cache, else queue for a
+ * cross-request batch of the same walk and run the text graph.
+ */
+public final class TextEncoder implements AutoCloseable {
+
+    /** @param embedding raw head output (not normalised) */
+    public record EncodedText(String text, TextWalk walk, int tokens, boolean truncated, float[] embedding) {
+    }
+
+    private final TextTokenizer tokenizer;
+    private final TextEmbeddingCache cache;
+    private final DynamicBatcher<TokenizedText, float[]> batcher;
+    private final Timer tokenizeTimer;
+
+    public TextEncoder(TextTokenizer tokenizer, OnnxEngine engine, TextEmbeddingCache cache, BatcherConfig batching, MeterRegistry registry) {
+        this.tokenizer = tokenizer;
+        this.cache = cache;
+        this.batcher = new DynamicBatcher<>(batching, TokenizedText::walk, items -> runBatch(engine, items), registry);
+        this.tokenizeTimer = Timer.builder("fgclip2.tokenize").description("Tokenization time per text").register(registry);
+    }
+
+    private static List<float[]> runBatch(OnnxEngine engine, List<TokenizedText> items) throws Exception {
+        List<long[]> ids = new ArrayList<>(items.size());
+        items.forEach(item -> ids.add(item.ids()));
+        return List.of(engine.text(ids, head(items.get(0).walk())));
+    }
+
+    static OnnxEngine.TextHead head(TextWalk walk) {
+        return switch (walk) {
+            case SHORT -> OnnxEngine.TextHead.SHORT;
+            case BOX -> OnnxEngine.TextHead.BOX;
+            case LONG -> OnnxEngine.TextHead.LONG;
+            case AUTO -> throw new IllegalArgumentException("the walk must be resolved before inference");
+        };
+    }
+
+    public TokenizedText tokenize(String text, TextWalk walk) {
+        return tokenizeTimer.record(() -> tokenizer.tokenize(text, walk));
+    }
+
+    /** Encodes all texts (one walk); completes when every text is done, failing with the first failure. */
+    public CompletableFuture<List<EncodedText>> encode(List<String> texts, TextWalk walk) {
+        List<CompletableFuture<EncodedText>> futures = new ArrayList<>(texts.size());
+        for (String text : texts) {
+            futures.add(encode(text, walk));
+        }
+        return CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new))
+                .thenApply(done -> futures.stream().map(CompletableFuture::join).toList());
+    }
+
+    public CompletableFuture<EncodedText> encode(String text, TextWalk walk) {
+        TokenizedText tokens = tokenize(text, walk);
+        float[] cached = cache.get(tokens.walk(), text);
+        if (cached != null) {
+            return CompletableFuture.completedFuture(new EncodedText(text, tokens.walk(), tokens.tokens(), tokens.truncated(), cached));
+        }
+        return batcher.submit(tokens).thenApply(embedding -> {
+            cache.put(tokens.walk(), text, embedding);
+            return new EncodedText(text, tokens.walk(), tokens.tokens(), tokens.truncated(), embedding);
+        });
+    }
+
+    /**
+     * One unit vector per label for zero-shot scoring: the label itself, or (with templates) each filled-in
+     * template embedded, normalised, averaged and re-normalised, as the official ImageNet protocol does.
+     */
+    public CompletableFuture<List<float[]>> labelEmbeddings(List<String> labels, List<String> templates, TextWalk walk) {
+        List<String> prompts = new ArrayList<>();
+        for (String label : labels) {
+            if (templates == null || templates.isEmpty()) {
+                prompts.add(label);
+            } else {
+                templates.forEach(template -> prompts.add(template.replace("{}", label)));
+            }
+        }
+        int perLabel = templates == null || templates.isEmpty() ? 1 : templates.size();
+        return encode(prompts, walk).thenApply(encoded -> {
+            List<float[]> classes = new ArrayList<>(labels.size());
+            for (int label = 0; label < labels.size(); label++) {
+                List<float[]> variants = new ArrayList<>(perLabel);
+                for (int t = 0; t < perLabel; t++) {
+                    variants.add(encoded.get(label * perLabel + t).embedding());
+                }
+                classes.add(Scoring.averageTemplates(variants));
+            }
+            return classes;
+        });
+    }
+
+    public int queueDepth() {
+        return batcher.queueDepth();
+    }
+
+    @Override
+    public void close() {
+        batcher.close();
+    }
+}
