@@ -6,8 +6,8 @@ package ai.fgclip2.server.core.text;
  * <p>It differs from Java's {@code String.toLowerCase} in two ways: it never depends on a locale (Java's
  * default locale turns 'I' into dotless 'ı' under Turkish), and it decides the final form of capital sigma
  * with the Unicode Final_Sigma context (a cased letter before it, none after it, skipping case-ignorable
- * characters) where Java uses word boundaries, so the two disagree on strings such as {@code "AΣ-"} or
- * {@code "A.Σ"}. Everything else is the full Unicode lowercase mapping, which adds a code point only for
+ * characters) where Java uses word boundaries, so the two disagree on strings such as {@code "A_Σ"} and
+ * {@code "AΣ_b"}. (Both give 'ς' for a word-final sigma, as in "ΟΔΟΣ".) Everything else is the full Unicode lowercase mapping, which adds a code point only for
  * 'İ' (U+0130 to "i̇"). Case data comes from the JVM's Unicode version (13.0 in Java 17); Python 3.11 uses
  * 14.0, so letters added in Unicode 14 (such as the Vithkuqi script) stay unchanged here.
  */
