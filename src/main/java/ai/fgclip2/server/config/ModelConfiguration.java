@@ -51,7 +51,7 @@ public class ModelConfiguration {
 
     @Bean
     TextEmbeddingCache textEmbeddingCache(Fgclip2Properties properties, MeterRegistry registry) {
-        return new TextEmbeddingCache(properties.cache().textEmbeddings(), registry);
+        return new TextEmbeddingCache(properties.cache().textEmbeddings(), "text-embeddings", registry);
     }
 
     @Bean

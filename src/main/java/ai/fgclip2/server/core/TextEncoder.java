@@ -67,14 +67,8 @@ public final class TextEncoder implements AutoCloseable {
 
     public CompletableFuture<EncodedText> encode(String text, TextWalk walk) {
         TokenizedText tokens = tokenize(text, walk);
-        float[] cached = cache.get(tokens.walk(), text);
-        if (cached != null) {
-            return CompletableFuture.completedFuture(new EncodedText(text, tokens.walk(), tokens.tokens(), tokens.truncated(), cached));
-        }
-        return batcher.submit(tokens).thenApply(embedding -> {
-            cache.put(tokens.walk(), text, embedding);
-            return new EncodedText(text, tokens.walk(), tokens.tokens(), tokens.truncated(), embedding);
-        });
+        return cache.get(tokens.walk(), text, ignored -> batcher.submit(tokens))
+                .thenApply(embedding -> new EncodedText(text, tokens.walk(), tokens.tokens(), tokens.truncated(), embedding));
     }
 
     /**
