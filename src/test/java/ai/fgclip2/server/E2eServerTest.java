@@ -22,7 +22,7 @@ public abstract class E2eServerTest {
     @DynamicPropertySource
     static void model(DynamicPropertyRegistry registry) {
         registry.add("fgclip2.model.dir", CHECKPOINT::toString);
-        registry.add("fgclip2.model.cache-dir", () -> ServerTestSupport.SHARED_CACHE.resolve("exports").toString());
+        registry.add("fgclip2.cache.dir", () -> ServerTestSupport.SHARED_CACHE.resolve("exports").toString());
     }
 
     protected ServerTestSupport.Response post(String path, Object body) {

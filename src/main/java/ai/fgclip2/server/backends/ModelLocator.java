@@ -29,11 +29,11 @@ public final class ModelLocator {
     private ModelLocator() {
     }
 
-    public static ModelFiles locate(Fgclip2Properties.Model settings) {
+    public static ModelFiles locate(Fgclip2Properties.Model settings, Path cacheDir) {
         Exporter.Precision precision = Exporter.Precision.valueOf(settings.precision().toUpperCase(Locale.ROOT));
         Path configured = settings.dir();
         if (configured == null) {
-            return demo(settings.cacheDir(), precision);
+            return demo(cacheDir, precision);
         }
         if (Files.isRegularFile(configured.resolve(Manifest.FILE))) {
             Manifest manifest = Manifest.read(configured);
@@ -42,7 +42,7 @@ public final class ModelLocator {
         if (Files.isRegularFile(configured.resolve(Checkpoint.CONFIG))) {
             Checkpoint checkpoint = Checkpoint.open(configured);
             String digest = Exporter.digest(checkpoint);
-            Path target = settings.cacheDir().resolve(digest.substring(0, 16) + "-" + precision.manifestName());
+            Path target = cacheDir.resolve(digest.substring(0, 16) + "-" + precision.manifestName());
             ModelFiles files = exportOnce(configured, target, precision, false);
             return new ModelFiles(files.directory(), files.manifest(), modelId(files.manifest(), configured), files.revision(), false);
         }

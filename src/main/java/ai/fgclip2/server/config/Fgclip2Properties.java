@@ -16,10 +16,9 @@ public record Fgclip2Properties(
 
     /**
      * @param dir       an exported model (manifest.json) or a Hugging Face checkpoint folder; unset = built-in demo model
-     * @param cacheDir  where checkpoints and the demo model are exported on first start (keyed by checkpoint digest)
      * @param precision precision used when this service exports a checkpoint itself: fp32 or fp16
      */
-    public record Model(Path dir, @DefaultValue("${java.io.tmpdir}/fgclip2-cache") Path cacheDir, @DefaultValue("fp32") String precision) {
+    public record Model(Path dir, @DefaultValue("fp32") String precision) {
     }
 
     public enum Provider { AUTO, CUDA, CPU }
@@ -41,13 +40,16 @@ public record Fgclip2Properties(
     /**
      * Request limits; a request over any of them gets a 4xx problem response naming the limit.
      */
-    public record Limits(@DefaultValue("64") int maxItems, @DefaultValue("4096") int maxTextChars,
+    public record Limits(@DefaultValue("67108864") long maxRequestBytes, @DefaultValue("64") int maxItems, @DefaultValue("4096") int maxTextChars,
                          @DefaultValue("2048") int maxLabels, @DefaultValue("256") int maxBoxes,
                          @DefaultValue("40000000") long maxImagePixels, @DefaultValue("4096") int maxNumPatches,
                          @DefaultValue("32") int maxDenseTexts) {
     }
 
-    /** @param textEmbeddings entries of the label/template embedding LRU cache (0 disables it) */
-    public record Cache(@DefaultValue("20000") int textEmbeddings) {
+    /**
+     * @param dir            where checkpoints and the demo model are exported on first start (keyed by checkpoint digest)
+     * @param textEmbeddings entries of the label/template embedding LRU cache (0 disables it)
+     */
+    public record Cache(@DefaultValue("${java.io.tmpdir}/fgclip2-cache") Path dir, @DefaultValue("20000") int textEmbeddings) {
     }
 }

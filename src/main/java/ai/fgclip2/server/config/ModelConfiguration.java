@@ -35,7 +35,7 @@ public class ModelConfiguration {
 
     @Bean(destroyMethod = "close")
     OnnxEngine onnxEngine(Fgclip2Properties properties) throws OrtException {
-        ModelFiles files = ModelLocator.locate(properties.model());
+        ModelFiles files = ModelLocator.locate(properties.model(), properties.cache().dir());
         OnnxEngine engine = new OnnxEngine(files, properties.engine());
         Manifest manifest = files.manifest();
         log.info("Serving {} (revision {}, {}, {} dimensions) on {}{}", files.id(), files.revision(), manifest.precision(),
