@@ -1,29 +1,27 @@
 package ai.fgclip2.server.router;
 
+import ai.fgclip2.server.core.image.ImageDecodeException;
 import java.util.function.Supplier;
 
-/**
- * Which request item is being processed, so failures thrown deep in the pipeline (an undecodable image)
- * are reported with their JSON pointer. Scoped to the request thread.
- */
+/** Runs work on one request item so that a failure deep in the pipeline is reported with the item's JSON pointer. */
 final class ItemPointer {
-    private static final ThreadLocal<String> CURRENT = new ThreadLocal<>();
-
     private ItemPointer() {
     }
 
     static <T> T at(String pointer, Supplier<T> work) {
-        String previous = CURRENT.get();
-        CURRENT.set(pointer);
         try {
             return work.get();
-        } finally {
-            CURRENT.set(previous);
+        } catch (ImageDecodeException e) {
+            throw new ApiException(imageProblem(e), e.getMessage(), pointer);
         }
     }
 
-    static String current() {
-        return CURRENT.get();
+    static ProblemType imageProblem(ImageDecodeException e) {
+        return switch (e.reason()) {
+            case TOO_LARGE -> ProblemType.IMAGE_TOO_LARGE;
+            case UNSUPPORTED_FORMAT -> ProblemType.UNSUPPORTED_IMAGE_FORMAT;
+            default -> ProblemType.INVALID_IMAGE;
+        };
     }
 
     /** The first array index in a pointer such as /images/3 or /detections/2/box. */

@@ -38,7 +38,7 @@ public class ProblemAdvice {
 
     @ExceptionHandler(ImageDecodeException.class)
     ResponseEntity<ProblemDetail> image(ImageDecodeException e, HttpServletRequest request) {
-        return problem(imageType(e), e.getMessage(), ItemPointer.current(), request);
+        return problem(ItemPointer.imageProblem(e), e.getMessage(), null, request);
     }
 
     @ExceptionHandler(InvalidPatchBudgetException.class)
@@ -126,14 +126,6 @@ public class ProblemAdvice {
             }
         }
         return ResponseEntity.status(type.status()).contentType(MediaType.APPLICATION_PROBLEM_JSON).body(body);
-    }
-
-    private static ProblemType imageType(ImageDecodeException e) {
-        return switch (e.reason()) {
-            case TOO_LARGE -> ProblemType.IMAGE_TOO_LARGE;
-            case UNSUPPORTED_FORMAT -> ProblemType.UNSUPPORTED_IMAGE_FORMAT;
-            default -> ProblemType.INVALID_IMAGE;
-        };
     }
 
     private static String firstLine(String message) {
