@@ -1,12 +1,12 @@
 package ai.fgclip2.server.core.image;
 
 import ai.fgclip2.server.core.image.ImageDecodeException.Reason;
-import com.twelvemonkeys.imageio.stream.ByteArrayImageInputStream;
 import java.awt.image.BufferedImage;
 import java.awt.image.DataBuffer;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 import java.awt.image.WritableRaster;
+import java.io.ByteArrayInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.util.Arrays;
@@ -18,6 +18,7 @@ import javax.imageio.metadata.IIOMetadata;
 import javax.imageio.spi.IIORegistry;
 import javax.imageio.spi.ImageReaderSpi;
 import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 import org.w3c.dom.NamedNodeMap;
 import org.w3c.dom.Node;
 
@@ -53,7 +54,7 @@ public final class ImageDecoder {
                     + webpRiffEnd(data) + " bytes)");
         }
         ImageReader reader = format.newReader();
-        try (ImageInputStream in = new ByteArrayImageInputStream(data)) {
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(data))) {
             // GIF needs its metadata (canvas size, frame offset, transparent index); the others do not
             reader.setInput(in, false, format != Format.GIF);
             return switch (format) {

@@ -44,8 +44,9 @@ record JpegHeader(int components, int[] componentIds, boolean jfif, int adobeTra
         int pos = 2; // after SOI
         boolean complete = false;
         while (pos + 1 < data.length) {
-            if ((data[pos] & 0xff) != 0xff) {
-                throw corrupt("expected a marker at byte " + pos);
+            if ((data[pos] & 0xff) != 0xff) { // stray bytes between segments: libjpeg skips them with a warning
+                pos++;
+                continue;
             }
             int marker = data[pos + 1] & 0xff;
             if (marker == 0xff) { // fill byte
