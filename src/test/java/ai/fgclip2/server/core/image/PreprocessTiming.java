@@ -10,6 +10,11 @@ import java.nio.file.Path;
  * Not a test: a rough timing of the whole preprocessing of one image (decode, RGB, resize, patchify into a
  * direct buffer), e.g. {@code java -cp target/classes:target/test-classes:<deps> ai.fgclip2.server.core.image.PreprocessTiming [file]}.
  * Defaults to the 1920x1080 PNG of the fixtures.
+ *
+ * <p>Measured on the 2-core development machine (shared, so noisy): the 3 MB noise-filled 1920x1080 PNG takes
+ * about 125-140 ms in all, of which 110-120 ms is ImageIO's PNG decoding and 15-20 ms the resize to 672x384
+ * and the patches; a 1920x1080 JPEG (quality 90) about 60 ms. Pillow on the same machine: 82 ms to decode
+ * the PNG, 11 ms to resize it.
  */
 public final class PreprocessTiming {
     public static void main(String[] args) throws Exception {
