@@ -1,12 +1,13 @@
 package ai.fgclip2.server.core.image;
 
 import ai.fgclip2.server.core.image.ImageDecodeException.Reason;
-import com.twelvemonkeys.imageio.stream.ByteArrayImageInputStream;
 import java.awt.image.BufferedImage;
 import java.awt.image.DataBuffer;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 import java.awt.image.WritableRaster;
+import java.io.ByteArrayInputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -17,6 +18,7 @@ import javax.imageio.metadata.IIOMetadata;
 import javax.imageio.spi.IIORegistry;
 import javax.imageio.spi.ImageReaderSpi;
 import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 import org.w3c.dom.NamedNodeMap;
 import org.w3c.dom.Node;
 
@@ -46,8 +48,13 @@ public final class ImageDecoder {
             throw new ImageDecodeException(Reason.EMPTY, "the image is empty (0 bytes)");
         }
         Format format = Format.sniff(data);
+        if (format == Format.WEBP && webpRiffEnd(data) > data.length) {
+            // the Java WebP decoder would decode a cut file as far as it goes; libwebp (Pillow) refuses it
+            throw new ImageDecodeException(Reason.CORRUPT, "the WebP data ends early (" + data.length + " of "
+                    + webpRiffEnd(data) + " bytes)");
+        }
         ImageReader reader = format.newReader();
-        try (ImageInputStream in = new ByteArrayImageInputStream(data)) {
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(data))) {
             // GIF needs its metadata (canvas size, frame offset, transparent index); the others do not
             reader.setInput(in, false, format != Format.GIF);
             return switch (format) {
@@ -62,7 +69,9 @@ public final class ImageDecoder {
             throw e;
         } catch (IOException | RuntimeException e) {
             // decoders signal damaged data with IIOException but also with assorted runtime exceptions
-            throw new ImageDecodeException(Reason.CORRUPT, "the " + format.label + " data cannot be decoded: " + e.getMessage(), e);
+            String detail = e instanceof EOFException ? "the data ends early"
+                    : e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+            throw new ImageDecodeException(Reason.CORRUPT, "the " + format.label + " data cannot be decoded: " + detail, e);
         } finally {
             reader.dispose();
         }
@@ -70,8 +79,12 @@ public final class ImageDecoder {
 
     private RgbImage decodeJpeg(ImageReader reader, byte[] data) throws IOException {
         JpegHeader header = JpegHeader.parse(data);
-        JpegHeader.ColorSpace colorSpace = header.colorSpace();
         checkSize(Format.JPEG, reader.getWidth(0), reader.getHeight(0));
+        if (!header.complete()) {
+            // libjpeg (and so ImageIO) fills in a cut-off scan; Pillow refuses the file
+            throw new ImageDecodeException(Reason.CORRUPT, "the JPEG data ends before its end-of-image marker");
+        }
+        JpegHeader.ColorSpace colorSpace = header.colorSpace();
         // raw samples: the reader's own conversion would apply ICC profiles and its own CMYK handling
         Raster raw = reader.readRaster(0, null);
         return PillowRgb.fromJpegRaster(raw, colorSpace);
@@ -115,6 +128,12 @@ public final class ImageDecoder {
             canvas.setSamples(left, top + y, frameRow.length, 1, 0, frameRow);
         }
         return PillowRgb.fromIndexed(canvas, palette);
+    }
+
+    /** The file length the RIFF header declares: 8 header bytes plus the little-endian size field. */
+    private static long webpRiffEnd(byte[] data) {
+        long size = (data[4] & 0xff) | (data[5] & 0xff) << 8 | (data[6] & 0xff) << 16 | (long) (data[7] & 0xff) << 24;
+        return 8 + size;
     }
 
     /** Colour type 0 in the IHDR chunk, which a valid PNG has first (signature 8, length 4, type 4, size 8, depth 1). */

@@ -1,11 +1,12 @@
 package ai.fgclip2.server.core.image;
 
 /**
- * What the JPEG markers before the first scan say about the colour encoding. The decoder reads JPEG pixels
+ * What the JPEG markers say about the colour encoding, and whether the data reaches the end-of-image marker
+ * ({@code complete}). The decoder reads JPEG pixels
  * raw (no colour conversion) and converts them itself, so that the result does not depend on embedded ICC
  * profiles (Pillow ignores them) and follows libjpeg's rules for guessing the colour space.
  */
-record JpegHeader(int components, int[] componentIds, boolean jfif, int adobeTransform) {
+record JpegHeader(int components, int[] componentIds, boolean jfif, int adobeTransform, boolean complete) {
     static final int NO_ADOBE_MARKER = -1;
 
     enum ColorSpace { GRAY, YCBCR, RGB, CMYK, YCCK }
@@ -32,17 +33,20 @@ record JpegHeader(int components, int[] componentIds, boolean jfif, int adobeTra
     }
 
     /**
-     * Scans the marker segments from SOI up to the first SOS (markers after the frame header still count for
-     * libjpeg, so the scan does not stop at it).
+     * Walks the marker segments and entropy-coded scans from SOI to EOI. Markers after the frame header still
+     * count for libjpeg (an Adobe marker may follow SOF), and Pillow refuses a JPEG whose data ends before EOI,
+     * so the walk goes to the end. Throws only when there is no frame header or a segment is malformed.
      */
     static JpegHeader parse(byte[] data) {
         boolean jfif = false;
         int adobeTransform = NO_ADOBE_MARKER;
         int[] componentIds = null;
         int pos = 2; // after SOI
+        boolean complete = false;
         while (pos + 1 < data.length) {
-            if ((data[pos] & 0xff) != 0xff) {
-                throw corrupt("expected a marker at byte " + pos);
+            if ((data[pos] & 0xff) != 0xff) { // stray bytes between segments: libjpeg skips them with a warning
+                pos++;
+                continue;
             }
             int marker = data[pos + 1] & 0xff;
             if (marker == 0xff) { // fill byte
@@ -50,17 +54,24 @@ record JpegHeader(int components, int[] componentIds, boolean jfif, int adobeTra
                 continue;
             }
             pos += 2;
+            if (marker == 0xd9) { // EOI
+                complete = true;
+                break;
+            }
             if (marker == 0x01 || (marker >= 0xd0 && marker <= 0xd8)) { // markers without a segment
                 continue;
             }
-            if (marker == 0xda || marker == 0xd9 || pos + 2 > data.length) { // SOS, EOI or truncated
+            if (pos + 2 > data.length) {
                 break;
             }
             int length = ((data[pos] & 0xff) << 8) | (data[pos + 1] & 0xff);
             int start = pos + 2;
             int end = pos + length;
-            if (length < 2 || end > data.length) {
-                throw corrupt("marker segment 0x" + Integer.toHexString(marker) + " runs past the end of the data");
+            if (length < 2) {
+                throw corrupt("marker segment 0x" + Integer.toHexString(marker) + " has length " + length);
+            }
+            if (end > data.length) {
+                break;
             }
             if (marker == 0xe0 && length >= 16 && startsWith(data, start, "JFIF\0")) {
                 jfif = true;
@@ -76,12 +87,28 @@ record JpegHeader(int components, int[] componentIds, boolean jfif, int adobeTra
                     componentIds[i] = data[start + 6 + 3 * i] & 0xff;
                 }
             }
-            pos = end;
+            pos = marker == 0xda ? endOfScan(data, end) : end;
         }
         if (componentIds == null) {
-            throw corrupt("no frame header before the image data");
+            throw corrupt("no frame header");
         }
-        return new JpegHeader(componentIds.length, componentIds, jfif, adobeTransform);
+        return new JpegHeader(componentIds.length, componentIds, jfif, adobeTransform, complete);
+    }
+
+    /** The position of the first marker after entropy-coded data (0xFF 0x00 is a stuffed byte, RSTn continue it). */
+    private static int endOfScan(byte[] data, int pos) {
+        while (pos + 1 < data.length) {
+            if ((data[pos] & 0xff) == 0xff) {
+                int next = data[pos + 1] & 0xff;
+                if (next != 0x00 && next != 0xff && (next < 0xd0 || next > 0xd7)) {
+                    return pos;
+                }
+                pos += next == 0xff ? 1 : 2;
+            } else {
+                pos++;
+            }
+        }
+        return data.length;
     }
 
     private static boolean isStartOfFrame(int marker) {
