@@ -22,11 +22,14 @@ public final class Checkpoint {
     private final Path directory;
     private final ModelConfig config;
     private final Map<String, SafetensorsFile> tensorFiles;
+    /** model.safetensors or the shard index: the file that a missing tensor is reported against. */
+    private final Path weightsFile;
 
-    private Checkpoint(Path directory, ModelConfig config, Map<String, SafetensorsFile> tensorFiles) {
+    private Checkpoint(Path directory, ModelConfig config, Map<String, SafetensorsFile> tensorFiles, Path weightsFile) {
         this.directory = directory;
         this.config = config;
         this.tensorFiles = tensorFiles;
+        this.weightsFile = weightsFile;
     }
 
     /** Opens a checkpoint; the directory is resolved to its real path since ONNX Runtime refuses symlinks leaving it. */
@@ -45,15 +48,18 @@ public final class Checkpoint {
         Map<String, SafetensorsFile> files = new LinkedHashMap<>();
         Path single = real.resolve(WEIGHTS);
         Path index = real.resolve(WEIGHTS_INDEX);
+        Path weightsFile;
         if (Files.isRegularFile(single)) {
+            weightsFile = single;
             SafetensorsFile file = SafetensorsFile.open(realFile(single));
             file.tensors().keySet().forEach(name -> files.put(name, file));
         } else if (Files.isRegularFile(index)) {
+            weightsFile = index;
             readShards(real, index, files);
         } else {
             throw new CheckpointException(real + ": missing model.safetensors (or model.safetensors.index.json for shards)");
         }
-        return new Checkpoint(real, config, files);
+        return new Checkpoint(real, config, files, weightsFile);
     }
 
     private static void readShards(Path directory, Path index, Map<String, SafetensorsFile> files) {
@@ -103,6 +109,16 @@ public final class Checkpoint {
         return directory.resolve(TOKENIZER);
     }
 
+    /**
+     * Checks every tensor the config calls for (name, shape, floating-point dtype; see {@link CheckpointLayout}),
+     * so that a broken checkpoint fails here with the file and tensor named, not deep in graph building.
+     */
+    public void validate() {
+        for (CheckpointLayout.ExpectedTensor expected : CheckpointLayout.expectedTensors(config)) {
+            tensor(expected.name(), expected.shape());
+        }
+    }
+
     public boolean contains(String name) {
         return tensorFiles.containsKey(name);
     }
@@ -111,7 +127,7 @@ public final class Checkpoint {
     public TensorInfo tensor(String name, long... expectedShape) {
         SafetensorsFile file = tensorFiles.get(name);
         if (file == null) {
-            throw new CheckpointException(describeWeights() + ": missing tensor '" + name + "'");
+            throw new CheckpointException(weightsFile + ": missing tensor '" + name + "'");
         }
         TensorInfo info = file.info(name);
         if (!info.dtype().isFloatingPoint()) {
@@ -130,9 +146,5 @@ public final class Checkpoint {
 
     public Iterable<SafetensorsFile> files() {
         return new java.util.LinkedHashSet<>(tensorFiles.values());
-    }
-
-    private String describeWeights() {
-        return directory.resolve(WEIGHTS).toString();
     }
 }

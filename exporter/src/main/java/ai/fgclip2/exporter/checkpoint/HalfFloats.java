@@ -35,8 +35,8 @@ public final class HalfFloats {
             return (short) (sign | 0x7c00);
         }
         if (abs < 0x38800000) {
-            // subnormal half: let float arithmetic do the rounding
-            int rounded = Math.round(Float.intBitsToFloat(abs) * 0x1p24f);
+            // subnormal half: the scaling is exact, and rint rounds ties to even (Math.round would round them up)
+            int rounded = (int) Math.rint(Float.intBitsToFloat(abs) * 0x1p24f);
             return (short) (sign | rounded);
         }
         int rounded = abs + 0x0fff + ((abs >>> 13) & 1);
@@ -45,5 +45,14 @@ public final class HalfFloats {
 
     public static float bfloat16ToFloat(short bits) {
         return Float.intBitsToFloat((bits & 0xffff) << 16);
+    }
+
+    /** Round-to-nearest-even float32 to bfloat16 (PyTorch's rule); NaN stays a quiet NaN. */
+    public static short floatToBfloat16(float value) {
+        int f = Float.floatToRawIntBits(value);
+        if ((f & 0x7fffffff) > 0x7f800000) {
+            return (short) ((f >>> 16) | 0x40);
+        }
+        return (short) ((f + 0x7fff + ((f >>> 16) & 1)) >>> 16);
     }
 }

@@ -1,0 +1,85 @@
+package ai.fgclip2.exporter.synth;
+
+import ai.fgclip2.exporter.checkpoint.Checkpoint;
+import ai.fgclip2.exporter.checkpoint.CheckpointLayout;
+import ai.fgclip2.exporter.checkpoint.CheckpointLayout.ExpectedTensor;
+import ai.fgclip2.exporter.checkpoint.DType;
+import ai.fgclip2.exporter.checkpoint.ModelConfig;
+import ai.fgclip2.exporter.checkpoint.SafetensorsWriter;
+import ai.fgclip2.exporter.checkpoint.SafetensorsWriter.TensorSink;
+import ai.fgclip2.exporter.checkpoint.SafetensorsWriter.TensorSpec;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * Writes a random-weight FG-CLIP 2 checkpoint in the published layout ({@code config.json}, F32
+ * {@code model.safetensors}, {@code tokenizer.json}). The weights keep activations O(1) and varied through
+ * every layer, so numeric mistakes in an exported graph show up; the bytes depend only on size and seed.
+ */
+public final class Synthesizer {
+    private static final int CHUNK_FLOATS = 1 << 16;
+    private static final double BIAS_STD = 0.1;
+    private static final double NORM_STD = 0.1;
+    /** SigLIP's initial temperature and bias: exp(logit_scale) = 10, logit_bias = -10. */
+    private static final float INITIAL_LOGIT_SCALE = (float) Math.log(10);
+    private static final float INITIAL_LOGIT_BIAS = -10f;
+
+    private Synthesizer() {
+    }
+
+    public static void write(SynthSize size, long seed, Path outDir) {
+        ModelConfig config = size.config();
+        try {
+            Files.createDirectories(outDir);
+            Files.writeString(outDir.resolve(Checkpoint.CONFIG),
+                    new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(config.toJson()) + "\n");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + outDir.resolve(Checkpoint.CONFIG), e);
+        }
+        writeWeights(config, seed, outDir.resolve(Checkpoint.WEIGHTS));
+        BundledTokenizer.writeTo(outDir.resolve(Checkpoint.TOKENIZER));
+    }
+
+    static void writeWeights(ModelConfig config, long seed, Path file) {
+        List<ExpectedTensor> expected = CheckpointLayout.expectedTensors(config);
+        List<TensorSpec> specs = expected.stream().map(t -> new TensorSpec(t.name(), DType.F32, t.shape())).toList();
+        SplittableRandom random = new SplittableRandom(seed);
+        float[] chunk = new float[CHUNK_FLOATS];
+        Map<String, ExpectedTensor> byName = expected.stream().collect(Collectors.toMap(ExpectedTensor::name, Function.identity()));
+        SafetensorsWriter.write(file, specs, (spec, sink) -> fill(byName.get(spec.name()), random, chunk, sink));
+    }
+
+    private static void fill(ExpectedTensor tensor, SplittableRandom random, float[] chunk, TensorSink sink) throws IOException {
+        switch (tensor.role()) {
+            case LOGIT_SCALE -> sink.putFloats(new float[] {INITIAL_LOGIT_SCALE});
+            case LOGIT_BIAS -> sink.putFloats(new float[] {INITIAL_LOGIT_BIAS});
+            default -> {
+                double mean = tensor.role() == CheckpointLayout.Role.NORM_WEIGHT ? 1 : 0;
+                double std = switch (tensor.role()) {
+                    // N(0, 1/fan_in) keeps each projection's output variance near its input's
+                    case LINEAR_WEIGHT -> 1 / Math.sqrt(tensor.shape()[1]);
+                    case BIAS -> BIAS_STD;
+                    case NORM_WEIGHT, NORM_BIAS -> NORM_STD;
+                    case EMBEDDING -> 1;
+                    default -> throw new AssertionError(tensor.role());
+                };
+                for (long left = tensor.elementCount(); left > 0; ) {
+                    int count = (int) Math.min(left, chunk.length);
+                    for (int i = 0; i < count; i++) {
+                        chunk[i] = (float) (mean + std * random.nextGaussian());
+                    }
+                    sink.putFloats(chunk, 0, count);
+                    left -= count;
+                }
+            }
+        }
+    }
+}
