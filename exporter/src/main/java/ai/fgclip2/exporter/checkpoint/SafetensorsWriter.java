@@ -156,7 +156,7 @@ public final class SafetensorsWriter {
             int end = offset + length;
             int i = offset;
             while (i < end) {
-                if (!buffer.hasRemaining()) {
+                if (buffer.remaining() < dtype.bytes()) {
                     flush();
                 }
                 int count = Math.min(end - i, buffer.remaining() / dtype.bytes());
