@@ -61,6 +61,7 @@ public final class Exporter {
 
     public static Manifest export(Path checkpointDirectory, Path outputDirectory, Options options) {
         Checkpoint checkpoint = Checkpoint.open(checkpointDirectory);
+        checkpoint.validate();
         if (!Files.isRegularFile(checkpoint.tokenizerFile())) {
             throw new CheckpointException(checkpoint.tokenizerFile() + ": missing tokenizer.json");
         }

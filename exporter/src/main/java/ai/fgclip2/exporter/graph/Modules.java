@@ -110,9 +110,9 @@ final class Modules {
         String inProjWeight = weight(prefix + ".attention.in_proj_weight", 3L * hidden, hidden);
         String inProjBias = weight(prefix + ".attention.in_proj_bias", 3L * hidden);
         String probe = weight(prefix + ".probe", 1, 1, hidden);
-        String query = g.op("Add", List.of(g.op("MatMul", List.of(probe, transposedRows(inProjWeight, 0, hidden))), rows(inProjBias, 0, hidden)));
-        String key = g.op("Add", List.of(g.op("MatMul", List.of(tokens, transposedRows(inProjWeight, hidden, 2 * hidden))), rows(inProjBias, hidden, 2 * hidden)));
-        String value = g.op("Add", List.of(g.op("MatMul", List.of(tokens, transposedRows(inProjWeight, 2 * hidden, 3 * hidden))), rows(inProjBias, 2 * hidden, 3 * hidden)));
+        String query = g.op("Add", List.of(g.op("MatMul", List.of(probe, transposedRows(inProjWeight, 0, hidden))), g.sliceRows(inProjBias, 0, hidden)));
+        String key = g.op("Add", List.of(g.op("MatMul", List.of(tokens, transposedRows(inProjWeight, hidden, 2 * hidden))), g.sliceRows(inProjBias, hidden, 2 * hidden)));
+        String value = g.op("Add", List.of(g.op("MatMul", List.of(tokens, transposedRows(inProjWeight, 2 * hidden, 3 * hidden))), g.sliceRows(inProjBias, 2 * hidden, 3 * hidden)));
         // The probe is shared by the batch: broadcast the one query row to [batch, 1, hidden].
         String batchedQuery = g.op("Expand", List.of(query, g.op("Concat", List.of(
                 g.op("Slice", List.of(g.op("Shape", List.of(tokens)), g.vector(0), g.vector(1))),
@@ -144,11 +144,7 @@ final class Modules {
         return g.op("Add", List.of(projected, mlp(normed, prefix + ".mlp", tower)));
     }
 
-    private String rows(String tensor, int from, int to) {
-        return g.sliceRows(tensor, from, to);
-    }
-
     private String transposedRows(String weight, int from, int to) {
-        return g.op("Transpose", List.of(rows(weight, from, to)), Attr.ints("perm", 1, 0));
+        return g.op("Transpose", List.of(g.sliceRows(weight, from, to)), Attr.ints("perm", 1, 0));
     }
 }
