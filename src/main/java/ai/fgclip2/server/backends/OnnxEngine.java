@@ -20,6 +20,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,9 +72,15 @@ public final class OnnxEngine implements AutoCloseable {
     private final OrtSession region;
     private final int hidden;
     private final int patchValues;
+    private final Timer textTimer;
+    private final Timer visionTimer;
+    private final Timer regionTimer;
 
-    public OnnxEngine(ModelFiles model, Fgclip2Properties.Engine settings) throws OrtException {
+    public OnnxEngine(ModelFiles model, Fgclip2Properties.Engine settings, MeterRegistry registry) throws OrtException {
         this.model = model;
+        this.textTimer = inferenceTimer(registry, Exporter.TEXT);
+        this.visionTimer = inferenceTimer(registry, Exporter.VISION);
+        this.regionTimer = inferenceTimer(registry, Exporter.REGION);
         this.hidden = model.manifest().dimensions().hiddenSize();
         var pre = model.manifest().preprocessing();
         this.patchValues = pre.patchSize() * pre.patchSize() * pre.channels();
@@ -80,6 +88,10 @@ public final class OnnxEngine implements AutoCloseable {
         this.text = open(Exporter.TEXT, settings);
         this.vision = open(Exporter.VISION, settings);
         this.region = open(Exporter.REGION, settings);
+    }
+
+    private static Timer inferenceTimer(MeterRegistry registry, String graph) {
+        return Timer.builder("fgclip2.inference").description("ONNX Runtime run time per batch").tag("graph", graph).register(registry);
     }
 
     /** "cuda" or "cpu": what the sessions actually run on. */
@@ -131,7 +143,7 @@ public final class OnnxEngine implements AutoCloseable {
         }
         input.flip();
         try (OnnxTensor tensor = OnnxTensor.createTensor(environment, input, new long[] {ids.size(), length});
-             OrtSession.Result result = text.run(Map.of(TextGraph.INPUT_IDS, tensor), Set.of(head.output))) {
+             OrtSession.Result result = timed(textTimer, () -> text.run(Map.of(TextGraph.INPUT_IDS, tensor), Set.of(head.output)))) {
             return rows(((OnnxTensor) result.get(0)).getFloatBuffer(), ids.size());
         }
     }
@@ -157,8 +169,8 @@ public final class OnnxEngine implements AutoCloseable {
         try (OnnxTensor pixelTensor = OnnxTensor.createTensor(environment, pixels, new long[] {batch, maxPatches, patchValues});
              OnnxTensor maskTensor = OnnxTensor.createTensor(environment, mask, new long[] {batch, maxPatches});
              OnnxTensor shapeTensor = OnnxTensor.createTensor(environment, shapes, new long[] {batch, 2});
-             OrtSession.Result result = vision.run(Map.of(VisionGraph.PIXEL_VALUES, pixelTensor, VisionGraph.PIXEL_ATTENTION_MASK, maskTensor,
-                     VisionGraph.SPATIAL_SHAPES, shapeTensor), outputs)) {
+             OrtSession.Result result = timed(visionTimer, () -> vision.run(Map.of(VisionGraph.PIXEL_VALUES, pixelTensor,
+                     VisionGraph.PIXEL_ATTENTION_MASK, maskTensor, VisionGraph.SPATIAL_SHAPES, shapeTensor), outputs))) {
             float[][] embeddings = rows(((OnnxTensor) result.get(VisionGraph.IMAGE_EMBEDS).get()).getFloatBuffer(), batch);
             FloatBuffer hiddenStates = withHiddenState ? ((OnnxTensor) result.get(VisionGraph.LAST_HIDDEN_STATE).get()).getFloatBuffer() : null;
             List<ImageFeatures> features = new ArrayList<>(batch);
@@ -189,7 +201,7 @@ public final class OnnxEngine implements AutoCloseable {
             inputs.put(RegionGraph.SPATIAL_SHAPE, OnnxTensor.createTensor(environment, LongBuffer.wrap(new long[] {gridRows, gridCols}), new long[] {2}));
             inputs.put(RegionGraph.IMAGE_SIZE, OnnxTensor.createTensor(environment, FloatBuffer.wrap(new float[] {height, width}), new long[] {2}));
             inputs.put(RegionGraph.BOXES, OnnxTensor.createTensor(environment, boxBuffer, new long[] {boxes.length, 4}));
-            try (OrtSession.Result result = region.run(inputs)) {
+            try (OrtSession.Result result = timed(regionTimer, () -> region.run(inputs))) {
                 FloatBuffer dense = ((OnnxTensor) result.get(RegionGraph.DENSE).get()).getFloatBuffer();
                 float[] denseMap = new float[dense.remaining()];
                 dense.get(denseMap);
@@ -197,6 +209,19 @@ public final class OnnxEngine implements AutoCloseable {
             }
         } finally {
             inputs.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    private interface Run {
+        OrtSession.Result run() throws OrtException;
+    }
+
+    private static OrtSession.Result timed(Timer timer, Run run) throws OrtException {
+        long start = System.nanoTime();
+        try {
+            return run.run();
+        } finally {
+            timer.record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
         }
     }
 

@@ -7,6 +7,7 @@ import ai.fgclip2.server.backends.OnnxEngine;
 import ai.fgclip2.server.core.ImageEncoder;
 import ai.fgclip2.server.core.TextEncoder;
 import ai.fgclip2.server.core.batch.BatcherConfig;
+import ai.fgclip2.server.core.image.ImageDecoder;
 import ai.fgclip2.server.core.image.ImagePreprocessor;
 import ai.fgclip2.server.core.image.PreprocessedImage;
 import ai.fgclip2.server.core.image.RgbImage;
@@ -34,9 +35,9 @@ public class ModelConfiguration {
     private static final Logger log = LoggerFactory.getLogger(ModelConfiguration.class);
 
     @Bean(destroyMethod = "close")
-    OnnxEngine onnxEngine(Fgclip2Properties properties) throws OrtException {
+    OnnxEngine onnxEngine(Fgclip2Properties properties, MeterRegistry registry) throws OrtException {
         ModelFiles files = ModelLocator.locate(properties.model(), properties.cache().dir());
-        OnnxEngine engine = new OnnxEngine(files, properties.engine());
+        OnnxEngine engine = new OnnxEngine(files, properties.engine(), registry);
         Manifest manifest = files.manifest();
         log.info("Serving {} (revision {}, {}, {} dimensions) on {}{}", files.id(), files.revision(), manifest.precision(),
                 manifest.dimensions().projectionSize(), engine.provider(), files.demo() ? " [DEMO MODEL, UNTRAINED]" : "");
@@ -77,7 +78,7 @@ public class ModelConfiguration {
     @Bean(destroyMethod = "close")
     ImageEncoder imageEncoder(ImagePreprocessor preprocessor, OnnxEngine engine, Fgclip2Properties properties, MeterRegistry registry) throws OrtException {
         Fgclip2Properties.Batching batching = properties.batching();
-        ImageEncoder encoder = new ImageEncoder(preprocessor, engine,
+        ImageEncoder encoder = new ImageEncoder(new ImageDecoder(properties.limits().maxImagePixels()), preprocessor, engine,
                 new BatcherConfig("image", batching.imageMaxBatch(), batching.maxWait(), batching.queueCapacity(), 1), registry);
         if (properties.engine().warmup()) {
             long start = System.nanoTime();

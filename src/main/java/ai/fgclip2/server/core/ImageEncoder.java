@@ -3,7 +3,9 @@ package ai.fgclip2.server.core;
 import ai.fgclip2.server.backends.OnnxEngine;
 import ai.fgclip2.server.core.batch.BatcherConfig;
 import ai.fgclip2.server.core.batch.DynamicBatcher;
+import ai.fgclip2.server.core.image.ImageDecoder;
 import ai.fgclip2.server.core.image.ImagePreprocessor;
+import ai.fgclip2.server.core.image.RgbImage;
 import ai.fgclip2.server.core.image.PreprocessedImage;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -43,19 +45,27 @@ public final class ImageEncoder implements AutoCloseable {
         }
     }
 
+    private final ImageDecoder decoder;
     private final ImagePreprocessor preprocessor;
     private final DynamicBatcher<Job, OnnxEngine.ImageFeatures> batcher;
     private final Timer decodeTimer;
+    private final Timer preprocessTimer;
 
-    public ImageEncoder(ImagePreprocessor preprocessor, OnnxEngine engine, BatcherConfig batching, MeterRegistry registry) {
+    public ImageEncoder(ImageDecoder decoder, ImagePreprocessor preprocessor, OnnxEngine engine, BatcherConfig batching, MeterRegistry registry) {
+        this.decoder = decoder;
         this.preprocessor = preprocessor;
         this.batcher = new DynamicBatcher<>(batching, Job::batchKey, items -> engine.images(items, items.get(0).withHiddenState()), registry);
-        this.decodeTimer = Timer.builder("fgclip2.preprocess").description("Image decode, RGB conversion and resize").register(registry);
+        this.decodeTimer = Timer.builder("fgclip2.decode").description("Image decode and RGB conversion").register(registry);
+        this.preprocessTimer = Timer.builder("fgclip2.preprocess").description("Patch budget, NaFlex grid and Pillow bilinear resize").register(registry);
     }
 
-    /** Decodes and resizes on the caller's thread; throws ImageDecodeException / InvalidPatchBudgetException. */
+    /**
+     * Decodes and resizes on the caller's thread; throws ImageDecodeException / InvalidPatchBudgetException.
+     * The budget override must already be validated (the request layer does it before any decoding).
+     */
     public PreprocessedImage preprocess(byte[] data, Integer maxNumPatches) {
-        return decodeTimer.record(() -> preprocessor.preprocess(data, maxNumPatches));
+        RgbImage image = decodeTimer.record(() -> decoder.decode(data));
+        return preprocessTimer.record(() -> preprocessor.preprocess(image, maxNumPatches));
     }
 
     public CompletableFuture<EncodedImage> encode(PreprocessedImage image, boolean withHiddenState) {
