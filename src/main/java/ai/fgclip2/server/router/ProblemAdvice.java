@@ -4,12 +4,14 @@ import ai.fgclip2.server.core.batch.QueueFullException;
 import ai.fgclip2.server.core.image.ImageDecodeException;
 import ai.fgclip2.server.core.image.InvalidPatchBudgetException;
 import jakarta.servlet.http.HttpServletRequest;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
 import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
@@ -96,7 +98,12 @@ public class ProblemAdvice {
 
     @ExceptionHandler(HttpRequestMethodNotSupportedException.class)
     ResponseEntity<ProblemDetail> method(HttpRequestMethodNotSupportedException e, HttpServletRequest request) {
-        return problem(ProblemType.METHOD_NOT_ALLOWED, "Method " + e.getMethod() + " is not allowed here; allowed: " + e.getSupportedHttpMethods(), null, request);
+        Set<HttpMethod> allowed = e.getSupportedHttpMethods() == null ? Set.of() : e.getSupportedHttpMethods();
+        ResponseEntity<ProblemDetail> response = problem(ProblemType.METHOD_NOT_ALLOWED, "Method " + e.getMethod() + " is not allowed here; allowed: "
+                + allowed, null, request);
+        // RFC 9110: a 405 names the methods the resource does support
+        return ResponseEntity.status(response.getStatusCode()).headers(response.getHeaders()).allow(allowed.toArray(HttpMethod[]::new))
+                .body(response.getBody());
     }
 
     @ExceptionHandler(NoResourceFoundException.class)

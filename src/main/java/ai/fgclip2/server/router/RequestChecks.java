@@ -5,11 +5,13 @@ import ai.fgclip2.server.core.text.TextWalk;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
+import java.util.regex.Pattern;
 import org.springframework.stereotype.Component;
 
 /** Validation shared by the endpoints: limits, image strings, boxes, walks. Each failure names its item. */
 @Component
 public class RequestChecks {
+    private static final Pattern WHITESPACE = Pattern.compile("\\s+");
     private final Fgclip2Properties.Limits limits;
 
     public RequestChecks(Fgclip2Properties properties) {
@@ -81,7 +83,8 @@ public class RequestChecks {
             throw new ApiException(ProblemType.INVALID_IMAGE, "Image URLs are not fetched; send the bytes as base64 or a data: URL (" + pointer + ").", pointer);
         }
         try {
-            byte[] bytes = Base64.getMimeDecoder().decode(payload);
+            // line breaks are allowed, anything else outside the alphabet is an error (the MIME decoder would skip it)
+            byte[] bytes = Base64.getDecoder().decode(WHITESPACE.matcher(payload).replaceAll(""));
             if (bytes.length == 0) {
                 throw new ApiException(ProblemType.INVALID_IMAGE, "The image at " + pointer + " is empty.", pointer);
             }
