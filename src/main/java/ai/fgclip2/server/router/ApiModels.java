@@ -10,6 +10,9 @@ public final class ApiModels {
 
     /** Names the model that produced a response: id, revision (checkpoint digest prefix), demo flag. */
     public record ModelRef(String id, String revision, boolean demo) {
+        static ModelRef of(ai.fgclip2.server.backends.ModelFiles model) {
+            return new ModelRef(model.id(), model.revision(), model.demo());
+        }
     }
 
     public record TextEmbeddingRequest(List<String> texts, String walk, Boolean normalize) {

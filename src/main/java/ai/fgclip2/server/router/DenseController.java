@@ -43,7 +43,7 @@ public class DenseController {
         this.imageEncoder = imageEncoder;
         this.engine = engine;
         this.checks = checks;
-        this.modelRef = new ApiModels.ModelRef(engine.model().id(), engine.model().revision(), engine.model().demo());
+        this.modelRef = ApiModels.ModelRef.of(engine.model());
     }
 
     @PostMapping(path = "/v1/dense/similarity", consumes = MediaType.APPLICATION_JSON_VALUE)

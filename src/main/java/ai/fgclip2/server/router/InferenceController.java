@@ -38,7 +38,7 @@ public class InferenceController {
         this.engine = engine;
         this.checks = checks;
         var model = engine.model();
-        this.modelRef = new ModelRef(model.id(), model.revision(), model.demo());
+        this.modelRef = ModelRef.of(model);
         this.logitScaleExp = model.manifest().scores().logitScaleExp();
         this.logitBias = model.manifest().scores().logitBias();
     }

@@ -31,7 +31,7 @@ public class ModelController {
         ModelInfo info = new ModelInfo(files.id(), "model", files.revision(), manifest.variant(), manifest.dimensions().projectionSize(),
                 manifest.precision(), engine.provider(), manifest.preprocessing().patchBudgets(), properties.limits().maxNumPatches(),
                 manifest.textLengths(), manifest.scores().logitScaleExp(), manifest.scores().logitBias(), files.demo(), notice);
-        this.models = new ModelList(new ModelRef(files.id(), files.revision(), files.demo()), "list", List.of(info));
+        this.models = new ModelList(ModelRef.of(files), "list", List.of(info));
     }
 
     @GetMapping("/v1/models")

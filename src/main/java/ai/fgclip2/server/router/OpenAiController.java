@@ -47,7 +47,7 @@ public class OpenAiController {
         this.textEncoder = textEncoder;
         this.imageEncoder = imageEncoder;
         this.checks = checks;
-        this.modelRef = new ApiModels.ModelRef(engine.model().id(), engine.model().revision(), engine.model().demo());
+        this.modelRef = ApiModels.ModelRef.of(engine.model());
     }
 
     @PostMapping(path = "/v1/embeddings", consumes = MediaType.APPLICATION_JSON_VALUE)

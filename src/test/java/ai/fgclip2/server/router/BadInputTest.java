@@ -35,6 +35,7 @@ class BadInputTest extends E2eServerTest {
         cases.add(new Case("invalid JSON", "POST", "/v1/embeddings/text", "application/json", "{\"texts\": [", 400, "invalid-request", null));
         cases.add(new Case("JSON array instead of object", "POST", "/v1/embeddings/text", "application/json", "[1,2]", 400, "invalid-request", null));
         cases.add(new Case("wrong field type", "POST", "/v1/embeddings/text", "application/json", "{\"texts\": \"not a list\"}", 400, "invalid-request", null));
+        cases.add(new Case("misspelt field", "POST", "/v1/embeddings/image", "application/json", "{\"images\": [], \"max_num_patches\": 256}", 400, "invalid-request", null));
         cases.add(new Case("text/plain body", "POST", "/v1/embeddings/text", "text/plain", "hello", 415, "unsupported-media-type", null));
         cases.add(new Case("unknown path", "POST", "/v1/nothing", "application/json", "{}", 404, "not-found", null));
         cases.add(new Case("GET on a POST endpoint", "GET", "/v1/classify", null, null, 405, "method-not-allowed", null));
