@@ -67,6 +67,7 @@ public final class OnnxEngine implements AutoCloseable {
     private final OrtEnvironment environment = OrtEnvironment.getEnvironment();
     private final ModelFiles model;
     private final String provider;
+    private String providerFallback;
     private final OrtSession text;
     private final OrtSession vision;
     private final OrtSession region;
@@ -94,6 +95,11 @@ public final class OnnxEngine implements AutoCloseable {
         return Timer.builder("fgclip2.inference").description("ONNX Runtime run time per batch").tag("graph", graph).register(registry);
     }
 
+    /** Why CUDA was not used although the provider was auto, or null. */
+    public String providerFallback() {
+        return providerFallback;
+    }
+
     /** "cuda" or "cpu": what the sessions actually run on. */
     public String provider() {
         return provider;
@@ -115,7 +121,8 @@ public final class OnnxEngine implements AutoCloseable {
             if (settings.provider() == Fgclip2Properties.Provider.CUDA) {
                 throw new OrtException("fgclip2.engine.provider=cuda but CUDA is not available: " + e.getMessage());
             }
-            log.warn("ONNX Runtime provider: CPU (CUDA not available, falling back: {})", e.getMessage());
+            providerFallback = "CUDA not available, running on CPU: " + e.getMessage();
+            log.warn("ONNX Runtime provider: CPU ({})", providerFallback);
             return "cpu";
         }
     }

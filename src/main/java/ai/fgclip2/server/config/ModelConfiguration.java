@@ -102,6 +102,9 @@ public class ModelConfiguration {
             details.put("variant", files.manifest().variant());
             details.put("precision", files.manifest().precision());
             details.put("provider", engine.provider());
+            if (engine.providerFallback() != null) {
+                details.put("providerFallback", engine.providerFallback());
+            }
             details.put("demo", files.demo());
             details.put("textQueueDepth", textEncoder.queueDepth());
             details.put("imageQueueDepth", imageEncoder.queueDepth());

@@ -13,7 +13,7 @@ import org.springframework.web.bind.annotation.RestController;
 public class ModelController {
 
     public record ModelInfo(String id, String object, String revision, String variant, int dimensions, String precision,
-                            String provider, List<Integer> patchBudgets, int maxNumPatchesLimit, Manifest.TextLengths textLengths,
+                            String provider, String providerFallback, List<Integer> patchBudgets, int maxNumPatchesLimit, Manifest.TextLengths textLengths,
                             double logitScale, double logitBias, boolean demo, String notice) {
     }
 
@@ -29,7 +29,7 @@ public class ModelController {
                 ? "DEMO MODEL: random untrained weights; scores are meaningless. Set fgclip2.model.dir to a FG-CLIP 2 checkpoint."
                 : null;
         ModelInfo info = new ModelInfo(files.id(), "model", files.revision(), manifest.variant(), manifest.dimensions().projectionSize(),
-                manifest.precision(), engine.provider(), manifest.preprocessing().patchBudgets(), properties.limits().maxNumPatches(),
+                manifest.precision(), engine.provider(), engine.providerFallback(), manifest.preprocessing().patchBudgets(), properties.limits().maxNumPatches(),
                 manifest.textLengths(), manifest.scores().logitScaleExp(), manifest.scores().logitBias(), files.demo(), notice);
         this.models = new ModelList(ModelRef.of(files), "list", List.of(info));
     }
