@@ -42,8 +42,9 @@ echo "debootstrap $SUITE from $MIRROR into $ROOTFS"
 started=$(date +%s)
 debootstrap --variant=minbase --include=openjdk-17-jre-headless,ca-certificates \
   "$SUITE" "$ROOTFS" "$MIRROR"
-# Package caches and lists are of no use in a runtime image.
-rm -rf "$ROOTFS"/var/cache/apt/archives/*.deb "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/log/*.log
+# Package caches, lists and documentation are of no use in a runtime image.
+rm -rf "$ROOTFS"/var/cache/apt/archives/*.deb "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/log/*.log \
+  "$ROOTFS"/usr/share/doc/* "$ROOTFS"/usr/share/man/* "$ROOTFS"/usr/share/info/* "$ROOTFS"/usr/share/locale/*
 tar --numeric-owner -C "$ROOTFS" -c . | docker import \
   --change 'ENV LANG=C.UTF-8' --change 'CMD ["/bin/bash"]' - "$IMAGE"
 echo "made $IMAGE in $(( $(date +%s) - started )) s"

@@ -7,8 +7,10 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.BuildImageResultCallback;
 import com.github.dockerjava.api.model.BuildResponseItem;
 import com.github.dockerjava.api.model.PruneType;
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -33,6 +35,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.condition.EnabledIf;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.GenericContainer;
+import org.testcontainers.containers.output.OutputFrame;
 import org.testcontainers.containers.wait.strategy.AbstractWaitStrategy;
 import org.testcontainers.utility.DockerImageName;
 import tools.jackson.databind.JsonNode;
@@ -87,7 +90,11 @@ class ContainerImageIT {
                         .withTmpFs(Map.of(
                                 "/tmp", "rw,size=512m",
                                 "/var/cache/fgclip2", "rw,size=1g,uid=10001,gid=10001")))
-                .withLogConsumer(frame -> System.out.print("[container] " + frame.getUtf8String()))
+                .withLogConsumer(frame -> {
+                    if (frame.getType() != OutputFrame.OutputType.END) {
+                        System.out.println("[container] " + frame.getUtf8StringWithoutLineEnding());
+                    }
+                })
                 .waitingFor(new ReadinessWait());
         long start = System.nanoTime();
         container.start();
@@ -263,10 +270,15 @@ class ContainerImageIT {
     }
 
     private static void makeBaseImage() throws Exception {
-        Process process = new ProcessBuilder("bash", BASE_IMAGE_SCRIPT.toString(), BASE_IMAGE).inheritIO().start();
-        if (!process.waitFor(15, TimeUnit.MINUTES)) {
+        Process process = new ProcessBuilder("bash", BASE_IMAGE_SCRIPT.toString(), BASE_IMAGE)
+                .redirectErrorStream(true).start();
+        // through System.out, which the test runner captures (inheritIO would bypass it)
+        try (var output = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+            output.lines().forEach(line -> System.out.println("[base image] " + line));
+        }
+        if (!process.waitFor(1, TimeUnit.MINUTES)) {
             process.destroyForcibly();
-            fail(BASE_IMAGE_SCRIPT + " did not finish in 15 minutes");
+            fail(BASE_IMAGE_SCRIPT + " did not exit");
         }
         assertThat(process.exitValue()).as(BASE_IMAGE_SCRIPT + " exit code").isZero();
     }
