@@ -1,7 +1,7 @@
 # fgclip2-server image. The jar is built outside (./mvnw package, or ./mvnw -Pgpu package for CUDA):
 #
 #   GPU: docker build -t fgclip2-server:gpu .            (CUDA 12 + cuDNN 9 base, onnxruntime_gpu jar)
-#   CPU: docker build -t fgclip2-server:cpu --build-arg BASE_IMAGE=<any image with a JRE 17+ or apt> .
+#   CPU: docker build -t fgclip2-server:cpu --build-arg BASE_IMAGE=<a Debian or Ubuntu image, with or without Java> .
 #
 # Runs with a read-only root filesystem: only /tmp and /var/cache/fgclip2 are written; the model is a mount.
 ARG BASE_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
