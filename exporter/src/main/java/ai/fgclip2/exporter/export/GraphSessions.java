@@ -29,6 +29,8 @@ public final class GraphSessions {
             Path weights = manifest.weightsDirectory(exportDirectory).toRealPath();
             byte[] model = Files.readAllBytes(exportDirectory.resolve(file.file()));
             options.addConfigEntry(EXTERNAL_FOLDER_KEY, weights.toString());
+            // ORT's Linux build records telemetry unless told not to (ORT_DISABLE_TELEMETRY=1 covers the start-up)
+            environment.setTelemetry(false);
             return environment.createSession(model, options);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read graph " + file.file() + " or its weights folder", e);
