@@ -47,22 +47,32 @@ final class Modules {
                 Attr.i("axis", -1), Attr.f("epsilon", (float) eps));
     }
 
+    /** A residual add followed by a LayerNorm, as one SkipLayerNormalization: the normalised value and the sum. */
+    record Residual(String normed, String sum) {
+    }
+
+    /** {@code LN(input + skip + bias)}, keeping {@code input + skip + bias} (output 3) as the new residual stream. */
+    Residual skipLayerNorm(String input, String skip, String bias, String normPrefix, int hidden, double eps) {
+        String[] outputs = g.ops("SkipLayerNormalization", GraphBuilder.MS_DOMAIN,
+                List.of(input, skip, weight(normPrefix + ".weight", hidden), weight(normPrefix + ".bias", hidden), bias),
+                4, Attr.f("epsilon", (float) eps));
+        return new Residual(outputs[0], outputs[3]);
+    }
+
     /**
      * One pre-LN encoder block: {@code h = x + out_proj(MHA(LN1(x)))}, {@code x = h + fc2(gelu_tanh(fc1(LN2(h))))}.
-     * The key mask is an int32 [batch, tokens] (1 = valid) or "" for none.
+     * It takes {@code LN1(x)} already computed and hands its own output's add to {@code nextNorm} (the next
+     * block's layer_norm1, or the tower's final LayerNorm), so every residual add is fused with the LayerNorm
+     * after it. The key mask is an int32 [batch, tokens] (1 = valid) or "" for none.
      */
-    String encoderLayer(String x, String prefix, TowerConfig tower, String keyMask) {
+    Residual encoderLayer(Residual input, String prefix, String nextNorm, TowerConfig tower, String keyMask) {
         int hidden = tower.hiddenSize();
-        String normed = layerNorm(x, prefix + "layer_norm1", hidden, tower.layerNormEps());
-        String attention = selfAttention(normed, prefix + "self_attn", tower, keyMask);
+        double eps = tower.layerNormEps();
+        String attention = selfAttention(input.normed(), prefix + "self_attn", tower, keyMask);
         String projected = matmulTransposed(attention, prefix + "self_attn.out_proj.weight", hidden, hidden);
-        // SkipLayerNormalization: output 0 = LN2(x + projected + out_proj.bias), output 3 = the residual sum h.
-        String[] skip = g.ops("SkipLayerNormalization", GraphBuilder.MS_DOMAIN,
-                List.of(projected, x, weight(prefix + "layer_norm2.weight", hidden), weight(prefix + "layer_norm2.bias", hidden),
-                        weight(prefix + "self_attn.out_proj.bias", hidden)),
-                4, Attr.f("epsilon", (float) tower.layerNormEps()));
-        String mlp = mlp(skip[0], prefix + "mlp", tower);
-        return g.op("Add", List.of(skip[3], mlp));
+        Residual h = skipLayerNorm(projected, input.sum(), weight(prefix + "self_attn.out_proj.bias", hidden), prefix + "layer_norm2", hidden, eps);
+        String fc2 = matmulTransposed(activatedFc1(h.normed(), prefix + "mlp", tower), prefix + "mlp.fc2.weight", hidden, tower.intermediateSize());
+        return skipLayerNorm(fc2, h.sum(), weight(prefix + "mlp.fc2.bias", hidden), nextNorm, hidden, eps);
     }
 
     /** q, k, v projections with bias over the same tokens, multi-head softmax attention, no causal mask. */
@@ -86,19 +96,29 @@ final class Modules {
         return g.msOp("Attention", inputs, Attr.i("num_heads", numHeads));
     }
 
-    /** fc2(gelu_tanh(fc1(x))); FastGelu is exactly the tanh approximation and takes fc1's bias. */
+    /** fc2(gelu_tanh(fc1(x))) with fc2's bias. */
     String mlp(String x, String prefix, TowerConfig tower) {
-        String fc1 = matmulTransposed(x, prefix + ".fc1.weight", tower.intermediateSize(), tower.hiddenSize());
-        String activated = g.msOp("FastGelu", List.of(fc1, weight(prefix + ".fc1.bias", tower.intermediateSize())));
-        return linear(activated, prefix + ".fc2", tower.hiddenSize(), tower.intermediateSize());
+        return linear(activatedFc1(x, prefix, tower), prefix + ".fc2", tower.hiddenSize(), tower.intermediateSize());
     }
 
-    String encoder(String x, String prefix, TowerConfig tower, String keyMask) {
-        String hidden = x;
+    /** gelu_tanh(fc1(x)); FastGelu is exactly the tanh approximation and takes fc1's bias. */
+    private String activatedFc1(String x, String prefix, TowerConfig tower) {
+        String fc1 = matmulTransposed(x, prefix + ".fc1.weight", tower.intermediateSize(), tower.hiddenSize());
+        return g.msOp("FastGelu", List.of(fc1, weight(prefix + ".fc1.bias", tower.intermediateSize())));
+    }
+
+    /**
+     * The tower's encoder followed by its final LayerNorm ({@code finalNorm}: final_layer_norm or post_layernorm),
+     * which absorbs the last residual add. Returns the normalised tokens.
+     */
+    String encoder(String x, String prefix, TowerConfig tower, String keyMask, String finalNorm) {
+        String layers = prefix + "encoder.layers.";
+        Residual stream = new Residual(layerNorm(x, layers + "0.layer_norm1", tower.hiddenSize(), tower.layerNormEps()), x);
         for (int layer = 0; layer < tower.numLayers(); layer++) {
-            hidden = encoderLayer(hidden, prefix + "encoder.layers." + layer + ".", tower, keyMask);
+            String nextNorm = layer + 1 < tower.numLayers() ? layers + (layer + 1) + ".layer_norm1" : finalNorm;
+            stream = encoderLayer(stream, layers + layer + ".", nextNorm, tower, keyMask);
         }
-        return hidden;
+        return stream.normed();
     }
 
     /**

@@ -26,8 +26,7 @@ public final class TextGraph {
         Modules m = new Modules(g, checkpoint);
         String ids = g.input(INPUT_IDS, ElementType.INT64, "batch", "sequence");
         String x = g.op("Add", List.of(tokenEmbedding(m, ids, config), positionEmbedding(m, ids, config)));
-        String encoded = m.encoder(x, "text_model.", tower, "");
-        String last = m.layerNorm(encoded, "text_model.final_layer_norm", tower.hiddenSize(), tower.layerNormEps());
+        String last = m.encoder(x, "text_model.", tower, "", "text_model.final_layer_norm");
         // Pooling takes the last position (usually a pad: there is no attention mask in FG-CLIP 2's text tower).
         String pooled = g.op("Squeeze", List.of(
                 g.op("Slice", List.of(last, g.vector(-1), g.vector(Long.MAX_VALUE), g.vector(1))), g.vector(1)));

@@ -33,8 +33,7 @@ public final class VisionGraph {
 
         String patches = m.linear(pixels, "vision_model.embeddings.patch_embedding", hidden, config.patchValues());
         String x = g.op("Add", List.of(patches, positionEmbedding(m, config, pixels, spatialShapes)));
-        String encoded = m.encoder(x, "vision_model.", tower, mask);
-        String tokens = m.layerNorm(encoded, "vision_model.post_layernorm", hidden, tower.layerNormEps());
+        String tokens = m.encoder(x, "vision_model.", tower, mask, "vision_model.post_layernorm");
         String pooled = g.op("Squeeze", List.of(m.mapHead(tokens, "vision_model.head", tower, mask), g.vector(1)));
         g.outputFloat32(pooled, IMAGE_EMBEDS, "batch", hidden);
         g.outputFloat32(tokens, LAST_HIDDEN_STATE, "batch", "patches", hidden);
