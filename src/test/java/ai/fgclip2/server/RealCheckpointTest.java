@@ -7,13 +7,13 @@ import ai.fgclip2.exporter.export.Manifest;
 import ai.fgclip2.server.backends.ModelFiles;
 import ai.fgclip2.server.backends.OnnxEngine;
 import ai.fgclip2.server.config.Fgclip2Properties;
+import ai.fgclip2.server.core.ImagePatches;
 import ai.fgclip2.server.core.image.ImagePreprocessor;
 import ai.fgclip2.server.core.image.PreprocessedImage;
 import ai.fgclip2.server.core.text.TextTokenizer;
 import ai.fgclip2.server.core.text.TextWalk;
 import ai.fgclip2.server.scoring.Scoring;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -49,7 +49,7 @@ class RealCheckpointTest {
             // The official test's patch budget is not documented: accept either of the two plausible ones.
             for (int budget : new int[] {256, 1024}) {
                 PreprocessedImage prepared = new ImagePreprocessor(50_000_000, 4096).preprocess(bytes, budget);
-                OnnxEngine.ImageFeatures features = engine.images(List.of(source(prepared)), true).get(0);
+                OnnxEngine.ImageFeatures features = engine.images(List.of(new ImagePatches(prepared)), true).get(0);
                 double logit = Scoring.dot(Scoring.normalize(features.embedding()), caption) * manifest.scores().logitScaleExp() + manifest.scores().logitBias();
                 bestLogitError = Math.min(bestLogitError, Math.abs(logit - 7.1313));
                 float[][] regions = engine.regions(features.hiddenState(), prepared.grid().rows(), prepared.grid().cols(), prepared.originalHeight(),
@@ -63,24 +63,5 @@ class RealCheckpointTest {
             assertThat(bestLogitError).isLessThan(1e-2);
             assertThat(bestRegionError).isLessThan(1e-4);
         }
-    }
-
-    private static OnnxEngine.PatchSource source(PreprocessedImage image) {
-        return new OnnxEngine.PatchSource() {
-            @Override
-            public int gridRows() {
-                return image.grid().rows();
-            }
-
-            @Override
-            public int gridCols() {
-                return image.grid().cols();
-            }
-
-            @Override
-            public void writePatches(FloatBuffer target) {
-                image.writePatches(target);
-            }
-        };
     }
 }

@@ -9,7 +9,6 @@ import ai.fgclip2.server.core.image.RgbImage;
 import ai.fgclip2.server.core.image.PreprocessedImage;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import java.nio.FloatBuffer;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -23,25 +22,10 @@ public final class ImageEncoder implements AutoCloseable {
     public record EncodedImage(PreprocessedImage image, float[] embedding, float[] hiddenState) {
     }
 
-    private record Job(PreprocessedImage image, boolean withHiddenState) implements OnnxEngine.PatchSource {
-        @Override
-        public int gridRows() {
-            return image.grid().rows();
-        }
-
-        @Override
-        public int gridCols() {
-            return image.grid().cols();
-        }
-
-        @Override
-        public void writePatches(FloatBuffer target) {
-            image.writePatches(target);
-        }
-
+    private record Job(ImagePatches patches, boolean withHiddenState) {
         /** Images of one budget and one kind of output share a batch. */
         String batchKey() {
-            return image.maxNumPatches() + (withHiddenState ? "+hidden" : "");
+            return patches.image().maxNumPatches() + (withHiddenState ? "+hidden" : "");
         }
     }
 
@@ -54,7 +38,7 @@ public final class ImageEncoder implements AutoCloseable {
     public ImageEncoder(ImageDecoder decoder, ImagePreprocessor preprocessor, OnnxEngine engine, BatcherConfig batching, MeterRegistry registry) {
         this.decoder = decoder;
         this.preprocessor = preprocessor;
-        this.batcher = new DynamicBatcher<>(batching, Job::batchKey, items -> engine.images(items, items.get(0).withHiddenState()), registry);
+        this.batcher = new DynamicBatcher<>(batching, Job::batchKey, items -> engine.images(items.stream().map(Job::patches).toList(), items.get(0).withHiddenState()), registry);
         this.decodeTimer = Timer.builder("fgclip2.decode").description("Image decode and RGB conversion").register(registry);
         this.preprocessTimer = Timer.builder("fgclip2.preprocess").description("Patch budget, NaFlex grid and Pillow bilinear resize").register(registry);
     }
@@ -69,7 +53,7 @@ public final class ImageEncoder implements AutoCloseable {
     }
 
     public CompletableFuture<EncodedImage> encode(PreprocessedImage image, boolean withHiddenState) {
-        return batcher.submit(new Job(image, withHiddenState))
+        return batcher.submit(new Job(new ImagePatches(image), withHiddenState))
                 .thenApply(features -> new EncodedImage(image, features.embedding(), features.hiddenState()));
     }
 
