@@ -55,20 +55,56 @@ public final class TextEncoder implements AutoCloseable {
         return tokenizeTimer.record(() -> tokenizer.tokenize(text, walk));
     }
 
-    /** Encodes all texts (one walk); completes when every text is done, failing with the first failure. */
+    /**
+     * Encodes all texts (one walk); completes when every text is done, failing with the first failure. The
+     * texts the cache lacks are queued together ({@link DynamicBatcher#submitAll}), so a 1203-label vocabulary
+     * is one admission, not 1203 chances to hit a full queue.
+     */
     public CompletableFuture<List<EncodedText>> encode(List<String> texts, TextWalk walk) {
-        List<CompletableFuture<EncodedText>> futures = new ArrayList<>(texts.size());
-        for (String text : texts) {
-            futures.add(encode(text, walk));
+        List<TokenizedText> tokens = texts.stream().map(text -> tokenize(text, walk)).toList();
+        List<TokenizedText> misses = new ArrayList<>();
+        List<CompletableFuture<float[]>> pending = new ArrayList<>();
+        List<CompletableFuture<float[]>> embeddings = new ArrayList<>(texts.size());
+        for (int i = 0; i < texts.size(); i++) {
+            TokenizedText tokenized = tokens.get(i);
+            embeddings.add(cache.get(tokenized.walk(), texts.get(i), ignored -> {
+                CompletableFuture<float[]> placeholder = new CompletableFuture<>();
+                misses.add(tokenized);
+                pending.add(placeholder);
+                return placeholder;
+            }));
         }
-        return CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new))
-                .thenApply(done -> futures.stream().map(CompletableFuture::join).toList());
+        if (!misses.isEmpty()) {
+            List<CompletableFuture<float[]>> results;
+            try {
+                results = batcher.submitAll(misses);
+            } catch (RuntimeException e) {
+                pending.forEach(placeholder -> placeholder.completeExceptionally(e));
+                throw e;
+            }
+            for (int i = 0; i < results.size(); i++) {
+                CompletableFuture<float[]> placeholder = pending.get(i);
+                results.get(i).whenComplete((embedding, failure) -> {
+                    if (failure != null) {
+                        placeholder.completeExceptionally(failure);
+                    } else {
+                        placeholder.complete(embedding);
+                    }
+                });
+            }
+        }
+        return CompletableFuture.allOf(embeddings.toArray(CompletableFuture[]::new)).thenApply(done -> {
+            List<EncodedText> out = new ArrayList<>(texts.size());
+            for (int i = 0; i < texts.size(); i++) {
+                TokenizedText t = tokens.get(i);
+                out.add(new EncodedText(texts.get(i), t.walk(), t.tokens(), t.truncated(), embeddings.get(i).join()));
+            }
+            return out;
+        });
     }
 
     public CompletableFuture<EncodedText> encode(String text, TextWalk walk) {
-        TokenizedText tokens = tokenize(text, walk);
-        return cache.get(tokens.walk(), text, ignored -> batcher.submit(tokens))
-                .thenApply(embedding -> new EncodedText(text, tokens.walk(), tokens.tokens(), tokens.truncated(), embedding));
+        return encode(List.of(text), walk).thenApply(list -> list.get(0));
     }
 
     /**

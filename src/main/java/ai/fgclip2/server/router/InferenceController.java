@@ -124,7 +124,7 @@ public class InferenceController {
     public ClassifyResponse classify(@RequestBody ClassifyRequest request) {
         byte[] image = checks.imageBytes(request.image(), "/image");
         List<String> labels = checks.texts(request.labels(), "labels", checks.limits().maxLabels());
-        List<String> templates = checks.templates(request.templates());
+        List<String> templates = checks.templates(request.templates(), labels.size());
         Integer budget = checks.maxNumPatches(request.maxNumPatches());
         PreprocessedImage prepared = ItemPointer.at("/image", () -> imageEncoder.preprocess(image, budget));
         CompletableFuture<EncodedImage> imageFuture = imageEncoder.encode(prepared, false);
@@ -200,7 +200,7 @@ public class InferenceController {
     public RegionClassifyResponse classifyRegions(@RequestBody RegionClassifyRequest request) {
         byte[] image = checks.imageBytes(request.image(), "/image");
         List<String> labels = checks.texts(request.labels(), "labels", checks.limits().maxLabels());
-        List<String> templates = checks.templates(request.templates());
+        List<String> templates = checks.templates(request.templates(), labels.size());
         CompletableFuture<List<float[]>> classes = textEncoder.labelEmbeddings(labels, templates, TextWalk.BOX);
         Regions regions = regions(image, request.boxes(), request.maxNumPatches());
         List<float[]> classUnits = Futures.await(classes);
@@ -237,7 +237,7 @@ public class InferenceController {
             }
             boxes.add(d.box());
         }
-        CompletableFuture<List<float[]>> classes = textEncoder.labelEmbeddings(vocabulary, checks.templates(request.templates()), TextWalk.BOX);
+        CompletableFuture<List<float[]>> classes = textEncoder.labelEmbeddings(vocabulary, checks.templates(request.templates(), vocabulary.size()), TextWalk.BOX);
         Regions regions = regions(image, boxes, request.maxNumPatches(), "/detections/%d/box");
         List<float[]> classUnits = Futures.await(classes);
         boolean relabel = Boolean.TRUE.equals(request.relabel());

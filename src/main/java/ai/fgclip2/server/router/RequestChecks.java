@@ -140,11 +140,16 @@ public class RequestChecks {
         return new float[] {(float) x1, (float) y1, (float) x2, (float) y2};
     }
 
-    public List<String> templates(List<String> templates) {
+    /** Templates for {@code labelCount} labels; every label is embedded once per template. */
+    public List<String> templates(List<String> templates, int labelCount) {
         if (templates == null) {
             return null;
         }
         texts(templates, "templates", limits.maxLabels());
+        if ((long) templates.size() * labelCount > limits.maxPrompts()) {
+            throw new ApiException(ProblemType.LIMIT_EXCEEDED, labelCount + " labels x " + templates.size() + " templates = "
+                    + (long) templates.size() * labelCount + " prompts; the limit is " + limits.maxPrompts() + ".", "/templates");
+        }
         for (int i = 0; i < templates.size(); i++) {
             if (!templates.get(i).contains("{}")) {
                 throw new ApiException(ProblemType.INVALID_REQUEST, "Template " + i + " has no '{}' placeholder for the label.", "/templates/" + i);

@@ -117,6 +117,40 @@ public final class DynamicBatcher<I, R> implements AutoCloseable {
         return future;
     }
 
+    /**
+     * Queues the items of one request together: admitted when the queue is not full, even if they take it past
+     * {@code queueCapacity} (a request's size is bounded by the request limits), so a large label set is never
+     * refused half-way while small requests still get 429 under load.
+     *
+     * @throws QueueFullException         when {@code queueCapacity} items are already waiting
+     * @throws RejectedExecutionException after {@link #shutdown()}
+     */
+    public List<CompletableFuture<R>> submitAll(List<I> items) {
+        List<Object> keys = items.stream().map(batchKey).map(k -> (Object) k).toList();
+        List<CompletableFuture<R>> futures = new ArrayList<>(items.size());
+        lock.lock();
+        try {
+            if (closed) {
+                throw new RejectedExecutionException("queue '" + config.name() + "' is shut down");
+            }
+            if (depth >= config.queueCapacity()) {
+                rejected.increment();
+                throw new QueueFullException(config.name(), config.queueCapacity(), retryAfter());
+            }
+            long now = System.nanoTime();
+            for (int i = 0; i < items.size(); i++) {
+                CompletableFuture<R> future = new CompletableFuture<>();
+                queues.computeIfAbsent(keys.get(i), k -> new ArrayDeque<>()).addLast(new Pending<>(items.get(i), future, now));
+                futures.add(future);
+            }
+            depth += items.size();
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        return futures;
+    }
+
     /** Items waiting for a batch (not counting those being processed). */
     public int queueDepth() {
         return depth;

@@ -182,6 +182,26 @@ class DynamicBatcherTest {
     }
 
     @Test
+    void oneRequestsItemsAreAdmittedTogetherPastCapacityButNotIntoAFullQueue() throws Exception {
+        RecordingProcessor processor = new RecordingProcessor(true, Integer.MIN_VALUE);
+        start(processor, 2, NEVER, 2, 1);
+        List<CompletableFuture<Integer>> first = occupyWorker(processor, 2);
+        List<CompletableFuture<Integer>> admitted = batcher.submitAll(List.of(new Job("short", 1), new Job("short", 2), new Job("short", 3)));
+        assertThat(batcher.queueDepth()).isEqualTo(3);
+        assertThatThrownBy(() -> batcher.submitAll(List.of(new Job("short", 4)))).isInstanceOf(QueueFullException.class);
+        processor.release.countDown();
+        await(first.get(0));
+        batcher.shutdown();
+        assertThat(admitted.stream().map(f -> {
+            try {
+                return await(f);
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        }).toList()).containsExactly(10, 20, 30);
+    }
+
+    @Test
     void aFullQueueRejectsWithRetryAfter() throws Exception {
         RecordingProcessor processor = new RecordingProcessor(true, Integer.MIN_VALUE);
         start(processor, 2, NEVER, 2, 1);
