@@ -1,6 +1,7 @@
 package ai.fgclip2.bench;
 
 import ai.fgclip2.exporter.checkpoint.Checkpoint;
+import ai.fgclip2.exporter.export.Manifest;
 import ai.fgclip2.exporter.synth.SynthSize;
 import ai.fgclip2.exporter.synth.Synthesizer;
 import ai.fgclip2.server.backends.ModelFiles;
@@ -64,7 +65,7 @@ public final class BenchCommand implements Callable<Integer> {
         System.setProperty("OPT_OUT_TRACKING", "true");
         String loadStart = loadAverage();
         ModelFiles model = prepareModel();
-        var manifest = model.manifest();
+        Manifest manifest = model.manifest();
         Flops flops = Flops.of(manifest);
         Report.Model modelSummary = new Report.Model(model.directory().toString(), manifest.variant(), manifest.precision(), modelDir == null,
                 flops.image(256) / 1e9, flops.image(1024) / 1e9, flops.text(manifest.textLengths().shortLength()) / 1e9,
@@ -80,6 +81,8 @@ public final class BenchCommand implements Callable<Integer> {
         MatmulProbe.Rate matmulRate;
         long rssAfterLoad;
         long peakEnginePhase;
+        long rssBeforeServer;
+        Long peakServerPhase;
         HttpBench.Classification classification;
         try (MatmulProbe matmul = new MatmulProbe(settings)) {
             matmulRate = matmul.measure(Timing.Budget.engine(quick));
@@ -87,22 +90,11 @@ public final class BenchCommand implements Callable<Integer> {
             Report.printEngineHeader();
             try (OnnxEngine engine = new OnnxEngine(model, settings, new SimpleMeterRegistry())) {
                 rssAfterLoad = MemoryProbe.read().rss();
-                EngineBench bench = new EngineBench(engine, flops, matmul, Timing.Budget.engine(quick));
-                for (int batch : quick ? List.of(1, 2) : List.of(1, 2, 4, 8)) {
-                    cases.add(shown(bench.images(16, batch)));
-                }
-                for (int batch : quick ? List.of(1) : List.of(1, 2, 4)) {
-                    cases.add(shown(bench.images(32, batch)));
-                }
-                int shortLength = manifest.textLengths().shortLength();
-                int longLength = manifest.textLengths().longLength();
-                cases.add(shown(bench.text(shortLength, OnnxEngine.TextHead.SHORT, 1)));
-                cases.add(shown(bench.text(shortLength, OnnxEngine.TextHead.SHORT, 32)));
-                cases.add(shown(bench.text(longLength, OnnxEngine.TextHead.LONG, 1)));
-                cases.add(shown(bench.text(longLength, OnnxEngine.TextHead.LONG, 8)));
-                cases.add(shown(bench.regions()));
+                cases.addAll(engineCases(new EngineBench(engine, flops, matmul, Timing.Budget.engine(quick)), manifest.textLengths()));
             }
             peakEnginePhase = MemoryProbe.read().peakRss();
+            rssBeforeServer = MemoryProbe.read().rss();
+            boolean peakReset = url == null && MemoryProbe.resetPeak();
 
             System.out.println();
             try (HttpBench server = url != null ? HttpBench.connect(url) : HttpBench.start(model.directory(), threads)) {
@@ -111,10 +103,16 @@ public final class BenchCommand implements Callable<Integer> {
                 }
                 int labels = quick ? 64 : CLASSIFY_LABELS;
                 System.out.printf(Locale.ROOT, "classifying with %d labels (the first call embeds them all)...%n", labels);
-                classification = server.classification(HttpBench.lvisLikeLabels(labels), CLASSIFY_TEMPLATE, quick ? 3 : 5);
+                try {
+                    classification = server.classification(HttpBench.lvisLikeLabels(labels), CLASSIFY_TEMPLATE, quick ? 3 : 5);
+                } catch (IllegalStateException e) { // an external server's text queue may be smaller than the vocabulary
+                    System.out.println("classification skipped: " + e.getMessage());
+                    classification = null;
+                }
             }
+            peakServerPhase = peakReset ? MemoryProbe.read().peakRss() : null;
         }
-        Report.Memory memory = new Report.Memory(textMemory, rssAfterLoad, peakEnginePhase, MemoryProbe.read().peakRss());
+        Report.Memory memory = new Report.Memory(textMemory, rssAfterLoad, peakEnginePhase, rssBeforeServer, peakServerPhase);
         Report.Results results = new Report.Results(commandLine(), machine(loadStart), modelSummary, matmulRate, cases, http, classification, memory,
                 targets(cases, http, classification));
         Report.print(results);
@@ -134,6 +132,23 @@ public final class BenchCommand implements Callable<Integer> {
             }
         }
         return ModelLocator.locate(new Fgclip2Properties.Model(checkpoint, "fp32"), workDir.resolve("exports"));
+    }
+
+    /** Images at 256 and 1024 patches (16x16 and 32x32 grids) over a few batch sizes, short and long text, regions. */
+    private List<EngineBench.Case> engineCases(EngineBench bench, Manifest.TextLengths lengths) throws Exception {
+        List<EngineBench.Case> cases = new ArrayList<>();
+        for (int batch : quick ? List.of(1, 2) : List.of(1, 2, 4, 8)) {
+            cases.add(shown(bench.images(16, batch)));
+        }
+        for (int batch : quick ? List.of(1) : List.of(1, 2, 4)) {
+            cases.add(shown(bench.images(32, batch)));
+        }
+        cases.add(shown(bench.text(lengths.shortLength(), OnnxEngine.TextHead.SHORT, 1)));
+        cases.add(shown(bench.text(lengths.shortLength(), OnnxEngine.TextHead.SHORT, 32)));
+        cases.add(shown(bench.text(lengths.longLength(), OnnxEngine.TextHead.LONG, 1)));
+        cases.add(shown(bench.text(lengths.longLength(), OnnxEngine.TextHead.LONG, 8)));
+        cases.add(shown(bench.regions()));
+        return cases;
     }
 
     private static EngineBench.Case shown(EngineBench.Case result) {
@@ -156,8 +171,10 @@ public final class BenchCommand implements Callable<Integer> {
         List<Double> ratios = new ArrayList<>();
         for (int r = 0; r < budget.rounds(); r++) {
             boolean first = r == 0;
-            Double engineRate = server.inProcessEngine().isEmpty() ? phaseFigure
-                    : new EngineBench(server.inProcessEngine().get(), flops, matmul, Timing.Budget.reference(first)).images(16, batch).itemsPerSecond();
+            Double engineRate = phaseFigure;
+            if (server.inProcessEngine().isPresent()) {
+                engineRate = new EngineBench(server.inProcessEngine().get(), flops, matmul, Timing.Budget.reference(first)).images(16, batch).itemsPerSecond();
+            }
             HttpBench.Round round = server.round(concurrency, budget.time().dividedBy(budget.rounds()), budget.maxRequests() / budget.rounds(), first);
             rounds.add(round);
             if (engineRate != null) {
@@ -174,8 +191,9 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     private static List<Report.Target> targets(List<EngineBench.Case> cases, List<Report.HttpLevel> http, HttpBench.Classification classification) {
+        // the best batch by the paired fraction: raw throughput moves with the other processes' load
         EngineBench.Case image = cases.stream().filter(c -> c.name().equals(IMAGE_256))
-                .max(Comparator.comparingDouble(EngineBench.Case::itemsPerSecond)).orElseThrow();
+                .max(Comparator.comparingDouble(EngineBench.Case::fractionOfMatmul)).orElseThrow();
         EngineBench.Case shortText = cases.stream().filter(c -> c.name().startsWith("text short") && c.batch() == 32).findFirst().orElseThrow();
         Double httpRatio = http.stream().filter(h -> h.load().concurrency() == 8).findFirst().map(Report.HttpLevel::ratioToEngine).orElse(null);
         return List.of(
@@ -183,8 +201,9 @@ public final class BenchCommand implements Callable<Integer> {
                         image.fractionOfMatmul(), image.fractionOfMatmulCpu()),
                 Report.Target.atLeast("short text, batch 32: fraction of matmul rate", 0.9, shortText.fractionOfMatmul(), shortText.fractionOfMatmulCpu()),
                 Report.Target.atLeast("HTTP at concurrency 8 over engine, same work", 0.9, httpRatio, null),
-                Report.Target.atLeast("repeated " + classification.labels() + "-label classification: speed-up over first", 10,
-                        classification.speedup(), null));
+                Report.Target.atLeast("repeated classification, " + (classification == null ? CLASSIFY_LABELS : classification.labels())
+                        + " labels: speed-up over first", 10,
+                        classification == null ? null : classification.speedup(), null));
     }
 
     private static Report.Machine machine(String loadStart) throws IOException {

@@ -41,6 +41,8 @@ import org.springframework.context.ConfigurableApplicationContext;
 final class HttpBench implements AutoCloseable {
     /** A 256 x 256 image: its patch budget is 256, so its grid is 16 x 16 like the engine's 256-patch case. */
     static final int IMAGE_SIDE = 256;
+    /** The service's default fgclip2.limits.max-labels. */
+    private static final int MAX_LABELS = 2048;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration IMAGE_TIMEOUT = Duration.ofMinutes(2);
     /** The first classification embeds every label: minutes on a CPU. */
@@ -92,13 +94,17 @@ final class HttpBench implements AutoCloseable {
         this.server = server;
     }
 
-    /** Starts the service in this process on a free loopback port, serving the exported model in {@code modelDir}. */
+    /**
+     * Starts the service in this process on a free loopback port, serving the exported model in {@code modelDir}, with
+     * its defaults except for the text queue: the default capacity (256) refuses a first classification with more
+     * uncached labels than that, so it is raised to the most labels a request may carry.
+     */
     static HttpBench start(Path modelDir, int intraOpThreads) {
         int port = freeLoopbackPort();
         ConfigurableApplicationContext context = SpringApplication.run(ServerApplication.class,
                 "--server.address=127.0.0.1", "--server.port=" + port, "--fgclip2.model.dir=" + modelDir,
                 "--fgclip2.engine.provider=cpu", "--fgclip2.engine.intra-op-threads=" + intraOpThreads,
-                "--spring.main.banner-mode=off", "--logging.level.root=WARN");
+                "--fgclip2.batching.queue-capacity=" + MAX_LABELS, "--spring.main.banner-mode=off", "--logging.level.root=WARN");
         return new HttpBench(URI.create("http://127.0.0.1:" + port), context);
     }
 

@@ -46,6 +46,19 @@ final class MemoryProbe {
         }
     }
 
+    /**
+     * Resets the peak (VmHWM) to the current RSS, so a later peak covers only what follows (Linux 4.0+).
+     * Returns false when the kernel refuses.
+     */
+    static boolean resetPeak() {
+        try {
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** Opens only the text graph (before anything else is loaded) and reports how much the process grew. */
     static TextGraphMemory textGraph(ModelFiles model, Fgclip2Properties.Engine settings) throws Exception {
         Path graph = model.directory().resolve(model.manifest().graphs().get(Exporter.TEXT).file());

@@ -27,8 +27,14 @@ final class Report {
                      Double ratioToEngine) {
     }
 
-    /** @param peakRssEnginePhase VmHWM before the HTTP phase; peakRssEnd also covers the in-process server */
-    record Memory(MemoryProbe.TextGraphMemory textGraph, long rssAfterEngineLoad, long peakRssEnginePhase, long peakRssEnd) {
+    /**
+     * @param peakRssEnginePhase   VmHWM after the engine benchmarks (the bench's engine is then closed)
+     * @param rssBeforeServer      RSS when the HTTP phase starts
+     * @param peakRssServerPhase   VmHWM of the HTTP phase alone (service in process, load, classification); null when
+     *                             the peak could not be reset, or the server is not in this process
+     */
+    record Memory(MemoryProbe.TextGraphMemory textGraph, long rssAfterEngineLoad, long peakRssEnginePhase, long rssBeforeServer,
+                  Long peakRssServerPhase) {
     }
 
     /** @param measuredCpu for the fractions of the matmul rate: the same ratio over process CPU time (see EngineBench) */
@@ -90,13 +96,14 @@ final class Report {
         System.out.printf(Locale.ROOT, "%nMemory: text graph initializers %d MB (token table %d MB); opening the text graph alone added %d MB RSS "
                         + "(anonymous %d MB, file-backed %d MB)%n", mb(t.textInitializerBytes()), mb(t.tokenTableBytes()), mb(t.rssDelta()),
                 mb(t.rssAnonDelta()), mb(t.rssFileDelta()));
-        System.out.printf(Locale.ROOT, "RSS after loading the engine %d MB; peak RSS %d MB in the engine phase, %d MB overall%n",
-                mb(m.rssAfterEngineLoad()), mb(m.peakRssEnginePhase()), mb(m.peakRssEnd()));
+        System.out.printf(Locale.ROOT, "RSS after loading the engine %d MB; peak RSS of the engine phase %d MB; of the HTTP phase %s "
+                + "(from %d MB at its start)%n", mb(m.rssAfterEngineLoad()), mb(m.peakRssEnginePhase()),
+                m.peakRssServerPhase() == null ? "-" : mb(m.peakRssServerPhase()) + " MB", mb(m.rssBeforeServer()));
         System.out.printf(Locale.ROOT, "%n%-58s %7s %9s %5s %7s%n", "issue 5 target", "goal", "measured", "met", "(cpu)");
         for (Target target : r.targets()) {
             System.out.printf(Locale.ROOT, "%-58s %7s %9s %5s %7s%n", target.name(), f2(target.goal()),
-                    target.measured() == null ? "-" : f2(target.measured()), target.met() == null ? "-" : target.met() ? "yes" : "no",
-                    target.measuredCpu() == null ? "" : f2(target.measuredCpu()));
+                    target.measured() == null ? "-" : f3(target.measured()), target.met() == null ? "-" : target.met() ? "yes" : "no",
+                    target.measuredCpu() == null ? "" : f3(target.measuredCpu()));
         }
     }
 
@@ -114,6 +121,10 @@ final class Report {
 
     private static String f2(double value) {
         return String.format(Locale.ROOT, "%.2f", value);
+    }
+
+    private static String f3(double value) {
+        return String.format(Locale.ROOT, "%.3f", value);
     }
 
     private static long mb(long bytes) {
