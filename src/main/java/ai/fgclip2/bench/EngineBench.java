@@ -77,8 +77,9 @@ final class EngineBench {
             int y1 = random.nextInt(REGION_IMAGE_SIDE - 16);
             boxes[b] = new float[] {x1, y1, random.nextInt(x1 + 16, REGION_IMAGE_SIDE + 1), random.nextInt(y1 + 16, REGION_IMAGE_SIDE + 1)};
         }
-        List<long[]> labels = randomIds(REGION_BOXES, 64);
-        double work = flops.image(patches) + flops.denseHead(patches) + REGION_BOXES * flops.text(64);
+        int boxWalkLength = engine.model().manifest().textLengths().shortLength();
+        List<long[]> labels = randomIds(REGION_BOXES, boxWalkLength);
+        double work = flops.image(patches) + flops.denseHead(patches) + REGION_BOXES * flops.text(boxWalkLength);
         return measure("regions " + REGION_BOXES + " boxes + " + REGION_BOXES + " labels", 1, work, () -> {
             OnnxEngine.ImageFeatures features = engine.images(image, true).get(0);
             engine.regions(features.hiddenState(), gridSide, gridSide, REGION_IMAGE_SIDE, REGION_IMAGE_SIDE, boxes);
