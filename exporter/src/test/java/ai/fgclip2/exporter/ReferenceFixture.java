@@ -16,11 +16,16 @@ import java.nio.file.StandardCopyOption;
 public record ReferenceFixture(Path directory, JsonNode modelCases, SafetensorsFile expected) {
     public static final String ENV = "FGCLIP2_FIXTURES";
 
-    public static ReferenceFixture load() {
+    /** The fixture directory itself (holding model_cases.json, preprocess_cases.json, ...). */
+    public static Path location() {
         String override = System.getenv(ENV);
-        Path directory = override != null && !override.isBlank()
+        return override != null && !override.isBlank()
                 ? Path.of(override)
                 : Path.of(System.getProperty("user.dir"), "exporter/src/test/resources/fixtures/fgclip2-tiny");
+    }
+
+    public static ReferenceFixture load() {
+        Path directory = location();
         try {
             JsonNode cases = new ObjectMapper().readTree(Files.readString(directory.resolve("model_cases.json")));
             return new ReferenceFixture(directory, cases, SafetensorsFile.open(directory.resolve("expected.safetensors")));

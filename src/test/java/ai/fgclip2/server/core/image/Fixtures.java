@@ -14,13 +14,9 @@ final class Fixtures {
     private Fixtures() {
     }
 
-    /** {@code fgclip2-tiny}: from {@code $FGCLIP2_FIXTURES} when set, else the copy in the repository. */
+    /** {@code fgclip2-tiny}: the directory named by {@code $FGCLIP2_FIXTURES} when set, else the copy in the repository. */
     static Path tiny() {
-        String override = System.getenv("FGCLIP2_FIXTURES");
-        Path root = override != null && !override.isBlank()
-                ? Path.of(override)
-                : basedir().resolve("exporter/src/test/resources/fixtures");
-        return root.resolve("fgclip2-tiny");
+        return ai.fgclip2.exporter.ReferenceFixture.location();
     }
 
     /** The hand-made and converted images of {@code src/test/resources/images}. */
