@@ -2,6 +2,7 @@ package ai.fgclip2.bench;
 
 import ai.fgclip2.exporter.graph.ElementType;
 import ai.fgclip2.exporter.graph.GraphBuilder;
+import ai.fgclip2.server.backends.OnnxEngine;
 import ai.fgclip2.server.config.Fgclip2Properties;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
@@ -39,22 +40,10 @@ final class MatmulProbe implements AutoCloseable {
         }
         g.output(g.op("MatMul", List.of(a, g.constant(weights, SIDE, SIDE))), "c", ElementType.FLOAT, (long) SIDE, (long) SIDE);
         OrtEnvironment environment = OrtEnvironment.getEnvironment();
-        try (OrtSession.SessionOptions options = sessionOptions(settings)) {
+        try (OrtSession.SessionOptions options = OnnxEngine.cpuSessionOptions(settings)) {
             session = environment.createSession(g.build("fp32 matrix-product probe").toByteArray(), options);
         }
         left = OnnxTensor.createTensor(environment, randomMatrix(random), new long[] {SIDE, SIDE});
-    }
-
-    /** The CPU session settings of {@code OnnxEngine}: full graph optimisation, sequential execution, its thread count. */
-    static OrtSession.SessionOptions sessionOptions(Fgclip2Properties.Engine settings) throws OrtException {
-        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
-        options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-        options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-        options.setInterOpNumThreads(1);
-        if (settings.intraOpThreads() > 0) {
-            options.setIntraOpNumThreads(settings.intraOpThreads());
-        }
-        return options;
     }
 
     record Rate(Timing.Latency latency, double gflops) {

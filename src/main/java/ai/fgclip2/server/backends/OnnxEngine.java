@@ -127,7 +127,8 @@ public final class OnnxEngine implements AutoCloseable {
         }
     }
 
-    private OrtSession open(String graph, Fgclip2Properties.Engine settings) throws OrtException {
+    /** The CPU session settings: full graph optimisation, sequential execution, the configured thread count. */
+    public static OrtSession.SessionOptions cpuSessionOptions(Fgclip2Properties.Engine settings) throws OrtException {
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
         options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
@@ -135,6 +136,11 @@ public final class OnnxEngine implements AutoCloseable {
         if (settings.intraOpThreads() > 0) {
             options.setIntraOpNumThreads(settings.intraOpThreads());
         }
+        return options;
+    }
+
+    private OrtSession open(String graph, Fgclip2Properties.Engine settings) throws OrtException {
+        OrtSession.SessionOptions options = cpuSessionOptions(settings);
         if (provider.equals("cuda")) {
             options.addCUDA(settings.cudaDevice());
         }

@@ -97,24 +97,7 @@ public final class DynamicBatcher<I, R> implements AutoCloseable {
      * @throws RejectedExecutionException after {@link #shutdown()}
      */
     public CompletableFuture<R> submit(I item) {
-        Object key = batchKey.apply(item);
-        CompletableFuture<R> future = new CompletableFuture<>();
-        lock.lock();
-        try {
-            if (closed) {
-                throw new RejectedExecutionException("queue '" + config.name() + "' is shut down");
-            }
-            if (depth >= config.queueCapacity()) {
-                rejected.increment();
-                throw new QueueFullException(config.name(), config.queueCapacity(), retryAfter());
-            }
-            queues.computeIfAbsent(key, k -> new ArrayDeque<>()).addLast(new Pending<>(item, future, System.nanoTime()));
-            depth++;
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
-        return future;
+        return submitAll(List.of(item)).get(0);
     }
 
     /**
