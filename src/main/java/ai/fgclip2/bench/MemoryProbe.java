@@ -71,7 +71,7 @@ final class MemoryProbe {
         var dims = model.manifest().dimensions();
         long tokenTable = 4L * dims.vocabSize() * dims.hiddenSize();
         ProcessMemory before = read();
-        try (OrtSession.SessionOptions options = MatmulProbe.sessionOptions(settings);
+        try (OrtSession.SessionOptions options = ai.fgclip2.server.backends.OnnxEngine.cpuSessionOptions(settings);
              OrtSession ignored = GraphSessions.open(OrtEnvironment.getEnvironment(), model.directory(), model.manifest(), Exporter.TEXT, options)) {
             ProcessMemory after = read();
             return new TextGraphMemory(initializerBytes, tokenTable, after.rss() - before.rss(), after.rssAnon() - before.rssAnon(),
