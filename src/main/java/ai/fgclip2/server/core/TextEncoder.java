@@ -110,6 +110,7 @@ public final class TextEncoder implements AutoCloseable {
     /**
      * One unit vector per label for zero-shot scoring: the label itself, or (with templates) each filled-in
      * template embedded, normalised, averaged and re-normalised, as the official ImageNet protocol does.
+     * Prompts already in the cache are not even tokenized, so a repeated vocabulary costs only lookups.
      */
     public CompletableFuture<List<float[]>> labelEmbeddings(List<String> labels, List<String> templates, TextWalk walk) {
         List<String> prompts = new ArrayList<>();
@@ -120,13 +121,31 @@ public final class TextEncoder implements AutoCloseable {
                 templates.forEach(template -> prompts.add(template.replace("{}", label)));
             }
         }
+        List<CompletableFuture<float[]>> embeddings = new ArrayList<>(prompts.size());
+        List<String> missing = new ArrayList<>();
+        for (String prompt : prompts) {
+            CompletableFuture<float[]> cached = cache.getIfPresent(walk, prompt);
+            embeddings.add(cached);
+            if (cached == null) {
+                missing.add(prompt);
+            }
+        }
+        CompletableFuture<List<EncodedText>> computed = missing.isEmpty() ? CompletableFuture.completedFuture(List.of()) : encode(missing, walk);
         int perLabel = templates == null || templates.isEmpty() ? 1 : templates.size();
-        return encode(prompts, walk).thenApply(encoded -> {
+        return computed.thenCompose(encoded -> {
+            int next = 0;
+            for (int i = 0; i < embeddings.size(); i++) {
+                if (embeddings.get(i) == null) {
+                    embeddings.set(i, CompletableFuture.completedFuture(encoded.get(next++).embedding()));
+                }
+            }
+            return CompletableFuture.allOf(embeddings.toArray(CompletableFuture[]::new));
+        }).thenApply(done -> {
             List<float[]> classes = new ArrayList<>(labels.size());
             for (int label = 0; label < labels.size(); label++) {
                 List<float[]> variants = new ArrayList<>(perLabel);
                 for (int t = 0; t < perLabel; t++) {
-                    variants.add(encoded.get(label * perLabel + t).embedding());
+                    variants.add(embeddings.get(label * perLabel + t).join());
                 }
                 classes.add(Scoring.averageTemplates(variants));
             }

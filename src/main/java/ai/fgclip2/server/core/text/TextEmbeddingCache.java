@@ -46,6 +46,11 @@ public final class TextEmbeddingCache {
         return cache.get(new Key(walk, text), (key, executor) -> compute.apply(key.text()));
     }
 
+    /** The cached (or in-flight) embedding of {@code text} in {@code walk}, or null: no tokenizing, no computing. */
+    public CompletableFuture<float[]> getIfPresent(TextWalk walk, String text) {
+        return cache.getIfPresent(new Key(walk, text));
+    }
+
     /** Entries currently held (approximate while evictions are pending). */
     public long estimatedSize() {
         return cache.synchronous().estimatedSize();

@@ -34,6 +34,15 @@ class TextEmbeddingCacheTest {
     }
 
     @Test
+    void getIfPresentAnswersOnlyWhatWasComputed() {
+        TextEmbeddingCache cache = new TextEmbeddingCache(100, "labels", registry);
+        assertThat(cache.getIfPresent(TextWalk.BOX, "cat")).isNull();
+        float[] computed = cache.get(TextWalk.BOX, "cat", embed).join();
+        assertThat(cache.getIfPresent(TextWalk.BOX, "cat").join()).isSameAs(computed);
+        assertThat(cache.getIfPresent(TextWalk.SHORT, "cat")).isNull();
+    }
+
+    @Test
     void walkAndExactTextAreBothPartOfTheKey() {
         TextEmbeddingCache cache = new TextEmbeddingCache(100, "labels", registry);
         cache.get(TextWalk.SHORT, "cat", embed).join();
