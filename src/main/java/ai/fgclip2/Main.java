@@ -14,11 +14,29 @@ import picocli.CommandLine.Command;
 public final class Main {
 
     public static void main(String[] args) {
+        keepLibrariesOffline();
         boolean noSubcommand = args.length == 0 || args[0].startsWith("--") && !args[0].equals("--help") && !args[0].equals("--version");
         String[] effective = noSubcommand ? prepend("serve", args) : args;
         int exit = new CommandLine(new Main()).execute(effective);
         if (exit != 0 || !effective[0].equals("serve")) {
             System.exit(exit);
+        }
+    }
+
+    /**
+     * DJL reads DJL_OFFLINE / OPT_OUT_TRACKING from system properties too, so they are set here when the
+     * environment lacks them. ONNX Runtime reads ORT_DISABLE_TELEMETRY only from the environment, before any
+     * Java code can act: say so when it is missing (the image, CI, the tests and spring-boot:run set it).
+     */
+    private static void keepLibrariesOffline() {
+        for (String flag : new String[] {"DJL_OFFLINE", "OPT_OUT_TRACKING"}) {
+            if (System.getenv(flag) == null && System.getProperty(flag) == null) {
+                System.setProperty(flag, "true");
+            }
+        }
+        if (!"1".equals(System.getenv("ORT_DISABLE_TELEMETRY"))) {
+            System.err.println("WARNING: ORT_DISABLE_TELEMETRY=1 is not set: ONNX Runtime's telemetry stays on "
+                    + "(and ONNX Runtime 1.29 crashes at start when the JVM command line exceeds about 4 KB).");
         }
     }
 
