@@ -67,7 +67,7 @@ public final class OnnxEngine implements AutoCloseable {
     private final OrtEnvironment environment = OrtEnvironment.getEnvironment();
     private final ModelFiles model;
     private final String provider;
-    private String providerFallback;
+    private final String providerFallback;
     private final OrtSession text;
     private final OrtSession vision;
     private final OrtSession region;
@@ -85,10 +85,48 @@ public final class OnnxEngine implements AutoCloseable {
         this.hidden = model.manifest().dimensions().hiddenSize();
         var pre = model.manifest().preprocessing();
         this.patchValues = pre.patchSize() * pre.patchSize() * pre.channels();
-        this.provider = chooseProvider(settings);
-        this.text = open(Exporter.TEXT, settings);
-        this.vision = open(Exporter.VISION, settings);
-        this.region = open(Exporter.REGION, settings);
+        Sessions sessions;
+        String fallback = null;
+        if (settings.provider() == Fgclip2Properties.Provider.CPU) {
+            sessions = openAll(settings, false);
+        } else {
+            try {
+                // Session creation, not only addCUDA, must succeed: the GPU jar names CUDA even on hosts without a GPU.
+                sessions = openAll(settings, true);
+                log.info("ONNX Runtime provider: CUDA (device {})", settings.cudaDevice());
+            } catch (OrtException | UnsatisfiedLinkError | IllegalArgumentException e) {
+                if (settings.provider() == Fgclip2Properties.Provider.CUDA) {
+                    throw new OrtException("fgclip2.engine.provider=cuda but CUDA is not available: " + e.getMessage());
+                }
+                fallback = "CUDA not available, running on CPU: " + e.getMessage();
+                log.warn("ONNX Runtime provider: CPU ({})", fallback);
+                sessions = openAll(settings, false);
+            }
+        }
+        this.providerFallback = fallback;
+        this.provider = sessions.provider();
+        this.text = sessions.text();
+        this.vision = sessions.vision();
+        this.region = sessions.region();
+    }
+
+    private record Sessions(String provider, OrtSession text, OrtSession vision, OrtSession region) {
+    }
+
+    /** The three graphs on one provider; on failure none stays open. */
+    private Sessions openAll(Fgclip2Properties.Engine settings, boolean cuda) throws OrtException {
+        java.util.List<OrtSession> opened = new ArrayList<>();
+        try {
+            for (String graph : java.util.List.of(Exporter.TEXT, Exporter.VISION, Exporter.REGION)) {
+                opened.add(open(graph, settings, cuda));
+            }
+            return new Sessions(cuda ? "cuda" : "cpu", opened.get(0), opened.get(1), opened.get(2));
+        } catch (OrtException | RuntimeException | UnsatisfiedLinkError e) {
+            for (OrtSession session : opened) {
+                session.close();
+            }
+            throw e;
+        }
     }
 
     private static Timer inferenceTimer(MeterRegistry registry, String graph) {
@@ -109,24 +147,6 @@ public final class OnnxEngine implements AutoCloseable {
         return model;
     }
 
-    private String chooseProvider(Fgclip2Properties.Engine settings) throws OrtException {
-        if (settings.provider() == Fgclip2Properties.Provider.CPU) {
-            return "cpu";
-        }
-        try (OrtSession.SessionOptions probe = new OrtSession.SessionOptions()) {
-            probe.addCUDA(settings.cudaDevice());
-            log.info("ONNX Runtime provider: CUDA (device {})", settings.cudaDevice());
-            return "cuda";
-        } catch (OrtException | UnsatisfiedLinkError | IllegalArgumentException e) {
-            if (settings.provider() == Fgclip2Properties.Provider.CUDA) {
-                throw new OrtException("fgclip2.engine.provider=cuda but CUDA is not available: " + e.getMessage());
-            }
-            providerFallback = "CUDA not available, running on CPU: " + e.getMessage();
-            log.warn("ONNX Runtime provider: CPU ({})", providerFallback);
-            return "cpu";
-        }
-    }
-
     /** The CPU session settings: full graph optimisation, sequential execution, the configured thread count. */
     public static OrtSession.SessionOptions cpuSessionOptions(Fgclip2Properties.Engine settings) throws OrtException {
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
@@ -139,12 +159,13 @@ public final class OnnxEngine implements AutoCloseable {
         return options;
     }
 
-    private OrtSession open(String graph, Fgclip2Properties.Engine settings) throws OrtException {
-        OrtSession.SessionOptions options = cpuSessionOptions(settings);
-        if (provider.equals("cuda")) {
-            options.addCUDA(settings.cudaDevice());
+    private OrtSession open(String graph, Fgclip2Properties.Engine settings, boolean cuda) throws OrtException {
+        try (OrtSession.SessionOptions options = cpuSessionOptions(settings)) {
+            if (cuda) {
+                options.addCUDA(settings.cudaDevice());
+            }
+            return GraphSessions.open(environment, model.directory(), model.manifest(), graph, options);
         }
-        return GraphSessions.open(environment, model.directory(), model.manifest(), graph, options);
     }
 
     /** Raw embeddings of equally long token rows (64 or 196 ids each). */
