@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
 import java.util.Locale;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,7 +44,7 @@ public final class ModelLocator {
             Checkpoint checkpoint = Checkpoint.open(configured);
             String digest = Exporter.digest(checkpoint);
             Path target = cacheDir.resolve(digest.substring(0, 16) + "-" + precision.manifestName());
-            ModelFiles files = exportOnce(configured, target, precision, false);
+            ModelFiles files = exportOnce(checkpoint, () -> digest, target, precision, false);
             return new ModelFiles(files.directory(), files.manifest(), modelId(files.manifest(), configured), files.revision(), false);
         }
         throw new IllegalStateException("fgclip2.model.dir=" + configured + " holds neither an exported model (manifest.json) "
@@ -58,18 +59,20 @@ public final class ModelLocator {
             Synthesizer.write(SynthSize.TINY, DEMO_SEED, staging);
             publish(staging, checkpoint);
         }
-        ModelFiles files = exportOnce(checkpoint, cacheDir.resolve("demo-tiny-seed" + DEMO_SEED + "-" + precision.manifestName()), precision, true);
+        Checkpoint demoCheckpoint = Checkpoint.open(checkpoint);
+        ModelFiles files = exportOnce(demoCheckpoint, () -> Exporter.digest(demoCheckpoint), cacheDir.resolve("demo-tiny-seed" + DEMO_SEED + "-" + precision.manifestName()), precision, true);
         log.warn("No fgclip2.model.dir configured: serving the built-in DEMO model (random weights, UNTRAINED: its scores mean nothing). "
                 + "Set fgclip2.model.dir to a FG-CLIP 2 checkpoint or export for real results.");
         return new ModelFiles(files.directory(), files.manifest(), "fgclip2-demo-untrained", files.revision(), true);
     }
 
-    private static ModelFiles exportOnce(Path checkpoint, Path target, Exporter.Precision precision, boolean demo) {
+    /** Exports unless {@code target} holds a finished export; the digest is only computed for an export. */
+    private static ModelFiles exportOnce(Checkpoint checkpoint, Supplier<String> digest, Path target, Exporter.Precision precision, boolean demo) {
         if (!Files.isRegularFile(target.resolve(Manifest.FILE))) {
-            log.info("Exporting {} to {} ({})", checkpoint, target, precision.manifestName());
+            log.info("Exporting {} to {} ({})", checkpoint.directory(), target, precision.manifestName());
             long start = System.nanoTime();
             Path staging = staging(target);
-            Exporter.export(checkpoint, staging, new Exporter.Options(precision, false));
+            Exporter.export(checkpoint, digest.get(), staging, new Exporter.Options(precision, false));
             publish(staging, target);
             log.info("Export finished in {} s", String.format(Locale.ROOT, "%.1f", (System.nanoTime() - start) / 1e9));
         } else {

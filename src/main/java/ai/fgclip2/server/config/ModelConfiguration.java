@@ -7,7 +7,6 @@ import ai.fgclip2.server.backends.OnnxEngine;
 import ai.fgclip2.server.core.ImageEncoder;
 import ai.fgclip2.server.core.TextEncoder;
 import ai.fgclip2.server.core.batch.BatcherConfig;
-import ai.fgclip2.server.core.image.ImageDecoder;
 import ai.fgclip2.server.core.image.ImagePreprocessor;
 import ai.fgclip2.server.core.image.PreprocessedImage;
 import ai.fgclip2.server.core.image.RgbImage;
@@ -78,7 +77,7 @@ public class ModelConfiguration {
     @Bean(destroyMethod = "close")
     ImageEncoder imageEncoder(ImagePreprocessor preprocessor, OnnxEngine engine, Fgclip2Properties properties, MeterRegistry registry) throws OrtException {
         Fgclip2Properties.Batching batching = properties.batching();
-        ImageEncoder encoder = new ImageEncoder(new ImageDecoder(properties.limits().maxImagePixels()), preprocessor, engine,
+        ImageEncoder encoder = new ImageEncoder(preprocessor, engine,
                 new BatcherConfig("image", batching.imageMaxBatch(), batching.maxWait(), batching.queueCapacity(), 1), registry);
         if (properties.engine().warmup()) {
             long start = System.nanoTime();

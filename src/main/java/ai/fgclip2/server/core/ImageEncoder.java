@@ -3,7 +3,6 @@ package ai.fgclip2.server.core;
 import ai.fgclip2.server.backends.OnnxEngine;
 import ai.fgclip2.server.core.batch.BatcherConfig;
 import ai.fgclip2.server.core.batch.DynamicBatcher;
-import ai.fgclip2.server.core.image.ImageDecoder;
 import ai.fgclip2.server.core.image.ImagePreprocessor;
 import ai.fgclip2.server.core.image.RgbImage;
 import ai.fgclip2.server.core.image.PreprocessedImage;
@@ -29,14 +28,12 @@ public final class ImageEncoder implements AutoCloseable {
         }
     }
 
-    private final ImageDecoder decoder;
     private final ImagePreprocessor preprocessor;
     private final DynamicBatcher<Job, OnnxEngine.ImageFeatures> batcher;
     private final Timer decodeTimer;
     private final Timer preprocessTimer;
 
-    public ImageEncoder(ImageDecoder decoder, ImagePreprocessor preprocessor, OnnxEngine engine, BatcherConfig batching, MeterRegistry registry) {
-        this.decoder = decoder;
+    public ImageEncoder(ImagePreprocessor preprocessor, OnnxEngine engine, BatcherConfig batching, MeterRegistry registry) {
         this.preprocessor = preprocessor;
         this.batcher = new DynamicBatcher<>(batching, Job::batchKey, items -> engine.images(items.stream().map(Job::patches).toList(), items.get(0).withHiddenState()), registry);
         this.decodeTimer = Timer.builder("fgclip2.decode").description("Image decode and RGB conversion").register(registry);
@@ -48,7 +45,7 @@ public final class ImageEncoder implements AutoCloseable {
      * The budget override must already be validated (the request layer does it before any decoding).
      */
     public PreprocessedImage preprocess(byte[] data, Integer maxNumPatches) {
-        RgbImage image = decodeTimer.record(() -> decoder.decode(data));
+        RgbImage image = decodeTimer.record(() -> preprocessor.decode(data));
         return preprocessTimer.record(() -> preprocessor.preprocess(image, maxNumPatches));
     }
 

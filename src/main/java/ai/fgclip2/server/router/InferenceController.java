@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.IntFunction;
 import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
@@ -238,7 +239,7 @@ public class InferenceController {
             boxes.add(d.box());
         }
         CompletableFuture<List<float[]>> classes = textEncoder.labelEmbeddings(vocabulary, checks.templates(request.templates(), vocabulary.size()), TextWalk.BOX);
-        Regions regions = regions(image, boxes, request.maxNumPatches(), "/detections/%d/box");
+        Regions regions = regions(image, boxes, request.maxNumPatches(), i -> "/detections/" + i + "/box");
         List<float[]> classUnits = Futures.await(classes);
         boolean relabel = Boolean.TRUE.equals(request.relabel());
         List<RescoredDetection> out = new ArrayList<>();
@@ -284,17 +285,20 @@ public class InferenceController {
     }
 
     Regions regions(byte[] image, List<List<Double>> boxes, Integer maxNumPatches) {
-        return regions(image, boxes, maxNumPatches, "/boxes/%d");
+        checks.items(boxes, "boxes", checks.limits().maxBoxes());
+        return regions(image, boxes, maxNumPatches, i -> "/boxes/" + i);
     }
 
-    /** One image forward pass with hidden state, then the dense head and RoIAlign for all boxes at once. */
-    Regions regions(byte[] image, List<List<Double>> boxes, Integer maxNumPatches, String boxPointer) {
-        checks.items(boxes, boxPointer.split("/")[1], checks.limits().maxBoxes());
+    /**
+     * One image forward pass with hidden state, then the dense head and RoIAlign for all boxes at once; the
+     * caller has checked the number of boxes, {@code boxPointer} names box i in the request.
+     */
+    Regions regions(byte[] image, List<List<Double>> boxes, Integer maxNumPatches, IntFunction<String> boxPointer) {
         Integer budget = checks.maxNumPatches(maxNumPatches);
         PreprocessedImage prepared = ItemPointer.at("/image", () -> imageEncoder.preprocess(image, budget));
         float[][] clipped = new float[boxes.size()][];
         for (int i = 0; i < boxes.size(); i++) {
-            clipped[i] = checks.box(boxes.get(i), prepared.originalWidth(), prepared.originalHeight(), String.format(boxPointer, i));
+            clipped[i] = checks.box(boxes.get(i), prepared.originalWidth(), prepared.originalHeight(), boxPointer.apply(i));
         }
         EncodedImage encoded = Futures.await(imageEncoder.encode(prepared, true));
         OnnxEngine.RegionFeatures features = Futures.call(() -> engine.regions(encoded.hiddenState(), prepared.grid().rows(), prepared.grid().cols(),

@@ -119,10 +119,6 @@ public final class Checkpoint {
         }
     }
 
-    public boolean contains(String name) {
-        return tensorFiles.containsKey(name);
-    }
-
     /** A tensor that must exist with exactly this shape and a floating-point dtype. */
     public TensorInfo tensor(String name, long... expectedShape) {
         SafetensorsFile file = tensorFiles.get(name);

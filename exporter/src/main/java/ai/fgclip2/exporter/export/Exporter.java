@@ -61,6 +61,11 @@ public final class Exporter {
 
     public static Manifest export(Path checkpointDirectory, Path outputDirectory, Options options) {
         Checkpoint checkpoint = Checkpoint.open(checkpointDirectory);
+        return export(checkpoint, digest(checkpoint), outputDirectory, options);
+    }
+
+    /** The same for an opened checkpoint whose {@link #digest} the caller already has (hashing reads every byte). */
+    public static Manifest export(Checkpoint checkpoint, String checkpointDigest, Path outputDirectory, Options options) {
         checkpoint.validate();
         if (!Files.isRegularFile(checkpoint.tokenizerFile())) {
             throw new CheckpointException(checkpoint.tokenizerFile() + ": missing tokenizer.json");
@@ -87,7 +92,7 @@ public final class Exporter {
                     Checkpoint.TOKENIZER,
                     options.selfContained() ? new Manifest.Weights("self-contained", ".") : new Manifest.Weights("checkpoint", checkpoint.directory().toString()),
                     graphs,
-                    new Manifest.Source(checkpoint.directory().toString(), digest(checkpoint), "fgclip2-server exporter"));
+                    new Manifest.Source(checkpoint.directory().toString(), checkpointDigest, "fgclip2-server exporter"));
             manifest.write(output);
             return manifest;
         } catch (IOException e) {

@@ -38,6 +38,11 @@ public final class ImagePreprocessor {
         return preprocess(image, maxNumPatchesOverride);
     }
 
+    /** Decode and RGB conversion only (the first half of {@link #preprocess(byte[], Integer)}), for separate timing. */
+    public RgbImage decode(byte[] data) {
+        return decoder.decode(data);
+    }
+
     /** The same for an image that is already decoded. */
     public PreprocessedImage preprocess(RgbImage image, Integer maxNumPatchesOverride) {
         int budget = PatchBudget.resolve(image.width(), image.height(), maxNumPatchesOverride, maxNumPatchesLimit);

@@ -24,11 +24,6 @@ public record PreprocessedImage(int originalWidth, int originalHeight, int maxNu
         Patchifier.write(resized, out);
     }
 
-    /** Writes {@code patchCount() * 768} floats into {@code out} from {@code offset}. */
-    public void writePatches(float[] out, int offset) {
-        Patchifier.write(resized, out, offset);
-    }
-
     /** The patches as a new array {@code [patchCount() * 768]}. */
     public float[] patches() {
         float[] out = new float[patchCount() * Patchifier.VALUES_PER_PATCH];
