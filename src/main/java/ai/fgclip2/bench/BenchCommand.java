@@ -4,10 +4,11 @@ import ai.fgclip2.exporter.checkpoint.Checkpoint;
 import ai.fgclip2.exporter.export.Manifest;
 import ai.fgclip2.exporter.synth.SynthSize;
 import ai.fgclip2.exporter.synth.Synthesizer;
-import ai.fgclip2.server.backends.ModelFiles;
-import ai.fgclip2.server.backends.ModelLocator;
-import ai.fgclip2.server.backends.OnnxEngine;
-import ai.fgclip2.server.config.Fgclip2Properties;
+import ai.fgclip2.server.engine.ModelFiles;
+import ai.fgclip2.server.engine.ModelLocator;
+import ai.fgclip2.server.engine.onnx.OnnxEngine;
+import ai.fgclip2.server.engine.EngineSettings;
+import ai.fgclip2.server.engine.InferenceEngine;
 import ai.onnxruntime.OrtEnvironment;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
@@ -73,7 +74,7 @@ public final class BenchCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "Model %s (%s); analytic FLOPs per 256-patch image: %.1f GFLOP (platform notes, base: about 46)%n",
                 manifest.variant(), model.directory(), modelSummary.gflopPerImage256());
 
-        Fgclip2Properties.Engine settings = new Fgclip2Properties.Engine(Fgclip2Properties.Provider.CPU, threads, 0, false);
+        EngineSettings settings = EngineSettings.cpu(threads);
         // first, before anything else is resident: what the text graph alone costs
         MemoryProbe.TextGraphMemory textMemory = MemoryProbe.textGraph(model, settings);
         List<EngineBench.Case> cases = new ArrayList<>();
@@ -131,7 +132,7 @@ public final class BenchCommand implements Callable<Integer> {
                 Synthesizer.write(size, seed, checkpoint);
             }
         }
-        return ModelLocator.locate(new Fgclip2Properties.Model(checkpoint, "fp32"), workDir.resolve("exports"));
+        return ModelLocator.locate(checkpoint, "fp32", workDir.resolve("exports"));
     }
 
     /** Images at 256 and 1024 patches (16x16 and 32x32 grids) over a few batch sizes, short and long text, regions. */
@@ -143,10 +144,10 @@ public final class BenchCommand implements Callable<Integer> {
         for (int batch : quick ? List.of(1) : List.of(1, 2, 4)) {
             cases.add(shown(bench.images(32, batch)));
         }
-        cases.add(shown(bench.text(lengths.shortLength(), OnnxEngine.TextHead.SHORT, 1)));
-        cases.add(shown(bench.text(lengths.shortLength(), OnnxEngine.TextHead.SHORT, 32)));
-        cases.add(shown(bench.text(lengths.longLength(), OnnxEngine.TextHead.LONG, 1)));
-        cases.add(shown(bench.text(lengths.longLength(), OnnxEngine.TextHead.LONG, 8)));
+        cases.add(shown(bench.text(lengths.shortLength(), InferenceEngine.TextHead.SHORT, 1)));
+        cases.add(shown(bench.text(lengths.shortLength(), InferenceEngine.TextHead.SHORT, 32)));
+        cases.add(shown(bench.text(lengths.longLength(), InferenceEngine.TextHead.LONG, 1)));
+        cases.add(shown(bench.text(lengths.longLength(), InferenceEngine.TextHead.LONG, 8)));
         cases.add(shown(bench.regions()));
         return cases;
     }

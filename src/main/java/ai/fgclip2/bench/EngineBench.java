@@ -1,7 +1,15 @@
 package ai.fgclip2.bench;
 
-import ai.fgclip2.server.backends.OnnxEngine;
+import ai.fgclip2.server.engine.InferenceEngine;
+import ai.fgclip2.server.pipeline.ImageEncoder;
+import ai.fgclip2.server.pipeline.RegionEncoder;
+import ai.fgclip2.server.pipeline.batch.BatcherConfig;
+import ai.fgclip2.server.pipeline.image.ImagePreprocessor;
+import ai.fgclip2.server.pipeline.image.PreprocessedImage;
+import ai.fgclip2.server.pipeline.image.RgbImage;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.FloatBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -9,7 +17,7 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
- * Engine-level figures: {@link OnnxEngine} called directly with synthetic inputs (random patches, random token
+ * Engine-level figures: {@link InferenceEngine} called directly with synthetic inputs (random patches, random token
  * ids below the vocabulary size). Other processes share these cores and their load changes by the second, so
  * every timed run is paired with a run of the matrix-product probe just before it, and a case's fraction of
  * the machine's rate is the median over those pairs. The same ratio over process CPU time instead of wall time
@@ -35,20 +43,20 @@ final class EngineBench {
     }
 
     /** A synthetic preprocessed image: the same random patches every call. */
-    private record RandomImage(int gridRows, int gridCols, float[] patches) implements OnnxEngine.PatchSource {
+    private record RandomImage(int gridRows, int gridCols, float[] patches) implements InferenceEngine.PatchSource {
         @Override
         public void writePatches(FloatBuffer target) {
             target.put(patches);
         }
     }
 
-    private final OnnxEngine engine;
+    private final InferenceEngine engine;
     private final Flops flops;
     private final MatmulProbe matmul;
     private final Timing.Budget budget;
     private final SplittableRandom random = new SplittableRandom(7);
 
-    EngineBench(OnnxEngine engine, Flops flops, MatmulProbe matmul, Timing.Budget budget) {
+    EngineBench(InferenceEngine engine, Flops flops, MatmulProbe matmul, Timing.Budget budget) {
         this.engine = engine;
         this.flops = flops;
         this.matmul = matmul;
@@ -61,16 +69,22 @@ final class EngineBench {
                 () -> engine.images(images, false));
     }
 
-    Case text(int length, OnnxEngine.TextHead head, int batch) throws Exception {
+    Case text(int length, InferenceEngine.TextHead head, int batch) throws Exception {
         List<long[]> ids = randomIds(batch, length);
         return measure("text " + head.name().toLowerCase(Locale.ROOT) + " " + length + " tokens", batch, flops.text(length), () -> engine.text(ids, head));
     }
 
-    /** One image with its hidden state, the region graph over the boxes, and box-walk text for as many labels. */
+    /**
+     * One image through the service's region encoder (vision with hidden state, then the region graph over the
+     * boxes, unbatched here), and box-walk text for as many labels.
+     */
     Case regions() throws Exception {
         int gridSide = REGION_IMAGE_SIDE / 16;
         long patches = (long) gridSide * gridSide;
-        List<RandomImage> image = List.of(randomImage(gridSide));
+        byte[] pixels = new byte[REGION_IMAGE_SIDE * REGION_IMAGE_SIDE * 3];
+        random.nextBytes(pixels);
+        ImagePreprocessor preprocessor = new ImagePreprocessor(Long.MAX_VALUE, (int) patches);
+        PreprocessedImage image = preprocessor.preprocess(new RgbImage(REGION_IMAGE_SIDE, REGION_IMAGE_SIDE, pixels), (int) patches);
         float[][] boxes = new float[REGION_BOXES][];
         for (int b = 0; b < REGION_BOXES; b++) {
             int x1 = random.nextInt(REGION_IMAGE_SIDE - 16);
@@ -80,11 +94,14 @@ final class EngineBench {
         int boxWalkLength = engine.model().manifest().textLengths().shortLength();
         List<long[]> labels = randomIds(REGION_BOXES, boxWalkLength);
         double work = flops.image(patches) + flops.denseHead(patches) + REGION_BOXES * flops.text(boxWalkLength);
-        return measure("regions " + REGION_BOXES + " boxes + " + REGION_BOXES + " labels", 1, work, () -> {
-            OnnxEngine.ImageFeatures features = engine.images(image, true).get(0);
-            engine.regions(features.hiddenState(), gridSide, gridSide, REGION_IMAGE_SIDE, REGION_IMAGE_SIDE, boxes);
-            engine.text(labels, OnnxEngine.TextHead.BOX);
-        });
+        BatcherConfig unbatched = new BatcherConfig("bench-image", 1, Duration.ZERO, 1, 1);
+        try (ImageEncoder images = new ImageEncoder(preprocessor, engine, unbatched, new SimpleMeterRegistry())) {
+            RegionEncoder regions = new RegionEncoder(images, engine);
+            return measure("regions " + REGION_BOXES + " boxes + " + REGION_BOXES + " labels", 1, work, () -> {
+                regions.encode(image, boxes).join();
+                engine.text(labels, InferenceEngine.TextHead.BOX);
+            });
+        }
     }
 
     private Case measure(String name, int batch, double flopsPerItem, Timing.Step step) throws Exception {

@@ -1,8 +1,7 @@
 package ai.fgclip2.bench;
 
 import ai.fgclip2.server.ServerApplication;
-import ai.fgclip2.server.backends.OnnxEngine;
-import ai.fgclip2.server.config.Fgclip2Properties;
+import ai.fgclip2.server.engine.InferenceEngine;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -120,13 +119,13 @@ final class HttpBench implements AutoCloseable {
     }
 
     /** The server's own engine when it runs in this process, for engine figures measured side by side. */
-    Optional<OnnxEngine> inProcessEngine() {
-        return Optional.ofNullable(server).map(s -> s.getBean(OnnxEngine.class));
+    Optional<InferenceEngine> inProcessEngine() {
+        return Optional.ofNullable(server).map(s -> s.getBean(InferenceEngine.class));
     }
 
     /** Most images per engine call: the in-process server's setting, else the service default. */
     int imageMaxBatch() {
-        return server == null ? 8 : server.getBean(Fgclip2Properties.class).batching().imageMaxBatch();
+        return server == null ? 8 : server.getEnvironment().getProperty("fgclip2.batching.image-max-batch", Integer.class, 8);
     }
 
     /** True when the server runs in this process, so its batch sizes can be read. */

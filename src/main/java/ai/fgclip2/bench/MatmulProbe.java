@@ -2,8 +2,8 @@ package ai.fgclip2.bench;
 
 import ai.fgclip2.exporter.graph.ElementType;
 import ai.fgclip2.exporter.graph.GraphBuilder;
-import ai.fgclip2.server.backends.OnnxEngine;
-import ai.fgclip2.server.config.Fgclip2Properties;
+import ai.fgclip2.server.engine.onnx.OnnxEngine;
+import ai.fgclip2.server.engine.EngineSettings;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -28,7 +28,7 @@ final class MatmulProbe implements AutoCloseable {
     private final OrtSession session;
     private final OnnxTensor left;
 
-    MatmulProbe(Fgclip2Properties.Engine settings) throws OrtException {
+    MatmulProbe(EngineSettings settings) throws OrtException {
         SplittableRandom random = new SplittableRandom(1);
         GraphBuilder g = new GraphBuilder("matmul_probe", ElementType.FLOAT, tensor -> {
             throw new UnsupportedOperationException("the probe has no checkpoint weights");

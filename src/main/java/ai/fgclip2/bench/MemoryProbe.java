@@ -2,8 +2,9 @@ package ai.fgclip2.bench;
 
 import ai.fgclip2.exporter.export.Exporter;
 import ai.fgclip2.exporter.export.GraphSessions;
-import ai.fgclip2.server.backends.ModelFiles;
-import ai.fgclip2.server.config.Fgclip2Properties;
+import ai.fgclip2.server.engine.ModelFiles;
+import ai.fgclip2.server.engine.EngineSettings;
+import ai.fgclip2.server.engine.onnx.OnnxEngine;
 import ai.onnx.proto.OnnxMl;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
@@ -60,7 +61,7 @@ final class MemoryProbe {
     }
 
     /** Opens only the text graph (before anything else is loaded) and reports how much the process grew. */
-    static TextGraphMemory textGraph(ModelFiles model, Fgclip2Properties.Engine settings) throws Exception {
+    static TextGraphMemory textGraph(ModelFiles model, EngineSettings settings) throws Exception {
         Path graph = model.directory().resolve(model.manifest().graphs().get(Exporter.TEXT).file());
         long initializerBytes = 0;
         for (OnnxMl.TensorProto tensor : OnnxMl.ModelProto.parseFrom(Files.readAllBytes(graph)).getGraph().getInitializerList()) {
@@ -71,7 +72,7 @@ final class MemoryProbe {
         var dims = model.manifest().dimensions();
         long tokenTable = 4L * dims.vocabSize() * dims.hiddenSize();
         ProcessMemory before = read();
-        try (OrtSession.SessionOptions options = ai.fgclip2.server.backends.OnnxEngine.cpuSessionOptions(settings);
+        try (OrtSession.SessionOptions options = OnnxEngine.cpuSessionOptions(settings);
              OrtSession ignored = GraphSessions.open(OrtEnvironment.getEnvironment(), model.directory(), model.manifest(), Exporter.TEXT, options)) {
             ProcessMemory after = read();
             return new TextGraphMemory(initializerBytes, tokenTable, after.rss() - before.rss(), after.rssAnon() - before.rssAnon(),

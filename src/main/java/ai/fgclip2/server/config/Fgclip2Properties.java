@@ -1,5 +1,6 @@
 package ai.fgclip2.server.config;
 
+import ai.fgclip2.server.engine.EngineSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -21,15 +22,13 @@ public record Fgclip2Properties(
     public record Model(Path dir, @DefaultValue("fp32") String precision) {
     }
 
-    public enum Provider { AUTO, CUDA, CPU }
-
     /**
      * @param provider       auto tries CUDA and falls back to CPU; cuda fails when CUDA is unavailable
      * @param intraOpThreads ONNX Runtime threads per session; 0 = one per core
      * @param cudaDevice     CUDA device id
      * @param warmup         run every graph once before reporting ready
      */
-    public record Engine(@DefaultValue("auto") Provider provider, @DefaultValue("0") int intraOpThreads,
+    public record Engine(@DefaultValue("auto") EngineSettings.Provider provider, @DefaultValue("0") int intraOpThreads,
                          @DefaultValue("0") int cudaDevice, @DefaultValue("true") boolean warmup) {
     }
 

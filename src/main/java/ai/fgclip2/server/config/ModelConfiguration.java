@@ -1,50 +1,61 @@
 package ai.fgclip2.server.config;
 
 import ai.fgclip2.exporter.export.Manifest;
-import ai.fgclip2.server.backends.ModelFiles;
-import ai.fgclip2.server.backends.ModelLocator;
-import ai.fgclip2.server.backends.OnnxEngine;
-import ai.fgclip2.server.core.ImageEncoder;
-import ai.fgclip2.server.core.TextEncoder;
-import ai.fgclip2.server.core.batch.BatcherConfig;
-import ai.fgclip2.server.core.image.ImagePreprocessor;
-import ai.fgclip2.server.core.image.PreprocessedImage;
-import ai.fgclip2.server.core.image.RgbImage;
-import ai.fgclip2.server.core.text.TextEmbeddingCache;
-import ai.fgclip2.server.core.text.TextTokenizer;
-import ai.fgclip2.server.core.text.TextWalk;
+import ai.fgclip2.server.clip.ClipPipeline;
+import ai.fgclip2.server.clip.DenseSimilarity;
+import ai.fgclip2.server.clip.DetectionRescorer;
+import ai.fgclip2.server.clip.Embeddings;
+import ai.fgclip2.server.clip.InputChecks;
+import ai.fgclip2.server.clip.Limits;
+import ai.fgclip2.server.clip.Ranker;
+import ai.fgclip2.server.clip.RegionClassifier;
+import ai.fgclip2.server.clip.SiglipScores;
+import ai.fgclip2.server.clip.Warmup;
+import ai.fgclip2.server.clip.ZeroShotClassifier;
+import ai.fgclip2.server.engine.EngineSettings;
+import ai.fgclip2.server.engine.InferenceEngine;
+import ai.fgclip2.server.engine.ModelFiles;
+import ai.fgclip2.server.engine.ModelLocator;
+import ai.fgclip2.server.engine.onnx.OnnxEngine;
+import ai.fgclip2.server.pipeline.ImageEncoder;
+import ai.fgclip2.server.pipeline.RegionEncoder;
+import ai.fgclip2.server.pipeline.TextEncoder;
+import ai.fgclip2.server.pipeline.batch.BatcherConfig;
+import ai.fgclip2.server.pipeline.image.ImagePreprocessor;
+import ai.fgclip2.server.pipeline.text.TextEmbeddingCache;
+import ai.fgclip2.server.pipeline.text.TextTokenizer;
 import ai.onnxruntime.OrtException;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.boot.health.contributor.Health;
-import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.boot.ApplicationRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 /**
- * Wires the pipeline: model files -> ONNX Runtime engine -> tokenizer, preprocessor and batchers. Everything is
- * created and warmed up while the context starts, so readiness (published after startup) means "can serve".
+ * Wires the layers: model files -> ONNX Runtime engine (the engine port) -> pipeline (tokenizer, preprocessor,
+ * batching encoders) -> use cases. The only place that maps {@link Fgclip2Properties} onto the settings records
+ * of the layers below. Warm-up runs as an application runner, so readiness (published after the runners) means
+ * "can serve".
  */
 @Configuration(proxyBeanMethods = false)
 public class ModelConfiguration {
     private static final Logger log = LoggerFactory.getLogger(ModelConfiguration.class);
 
     @Bean(destroyMethod = "close")
-    OnnxEngine onnxEngine(Fgclip2Properties properties, MeterRegistry registry) throws OrtException {
-        ModelFiles files = ModelLocator.locate(properties.model(), properties.cache().dir());
-        OnnxEngine engine = new OnnxEngine(files, properties.engine(), registry);
+    InferenceEngine inferenceEngine(Fgclip2Properties properties, MeterRegistry registry) throws OrtException {
+        ModelFiles files = ModelLocator.locate(properties.model().dir(), properties.model().precision(), properties.cache().dir());
+        Fgclip2Properties.Engine engine = properties.engine();
+        OnnxEngine onnx = new OnnxEngine(files, new EngineSettings(engine.provider(), engine.intraOpThreads(), engine.cudaDevice()), registry);
         Manifest manifest = files.manifest();
         log.info("Serving {} (revision {}, {}, {} dimensions) on {}{}", files.id(), files.revision(), manifest.precision(),
-                manifest.dimensions().projectionSize(), engine.provider(), files.demo() ? " [DEMO MODEL, UNTRAINED]" : "");
-        return engine;
+                manifest.dimensions().projectionSize(), onnx.provider(), files.demo() ? " [DEMO MODEL, UNTRAINED]" : "");
+        return onnx;
     }
 
     @Bean(destroyMethod = "close")
-    TextTokenizer textTokenizer(OnnxEngine engine) throws IOException {
+    TextTokenizer textTokenizer(InferenceEngine engine) throws IOException {
         Manifest.TextLengths lengths = engine.model().manifest().textLengths();
         return new TextTokenizer(engine.model().tokenizer(), lengths.shortLength(), lengths.longLength());
     }
@@ -60,54 +71,73 @@ public class ModelConfiguration {
     }
 
     @Bean(destroyMethod = "close")
-    TextEncoder textEncoder(TextTokenizer tokenizer, OnnxEngine engine, TextEmbeddingCache cache, Fgclip2Properties properties, MeterRegistry registry) {
+    TextEncoder textEncoder(TextTokenizer tokenizer, InferenceEngine engine, TextEmbeddingCache cache, Fgclip2Properties properties, MeterRegistry registry) {
         Fgclip2Properties.Batching batching = properties.batching();
-        TextEncoder encoder = new TextEncoder(tokenizer, engine, cache,
-                new BatcherConfig("text", batching.textMaxBatch(), batching.maxWait(), batching.queueCapacity(), 1), registry);
-        if (properties.engine().warmup()) {
-            long start = System.nanoTime();
-            // Uncached texts so the warm-up really runs both text lengths through the graph.
-            encoder.encode("warm-up " + System.nanoTime(), TextWalk.SHORT).join();
-            encoder.encode("warm-up " + System.nanoTime(), TextWalk.LONG).join();
-            log.info("Text graph warmed up in {} ms", (System.nanoTime() - start) / 1_000_000);
-        }
-        return encoder;
+        return new TextEncoder(tokenizer, engine, cache, new BatcherConfig("text", batching.textMaxBatch(), batching.maxWait(), batching.queueCapacity(), 1), registry);
     }
 
     @Bean(destroyMethod = "close")
-    ImageEncoder imageEncoder(ImagePreprocessor preprocessor, OnnxEngine engine, Fgclip2Properties properties, MeterRegistry registry) throws OrtException {
+    ImageEncoder imageEncoder(ImagePreprocessor preprocessor, InferenceEngine engine, Fgclip2Properties properties, MeterRegistry registry) {
         Fgclip2Properties.Batching batching = properties.batching();
-        ImageEncoder encoder = new ImageEncoder(preprocessor, engine,
-                new BatcherConfig("image", batching.imageMaxBatch(), batching.maxWait(), batching.queueCapacity(), 1), registry);
-        if (properties.engine().warmup()) {
-            long start = System.nanoTime();
-            int side = 256;
-            PreprocessedImage image = preprocessor.preprocess(new RgbImage(side, side, new byte[side * side * 3]), null);
-            ImageEncoder.EncodedImage encoded = encoder.encode(image, true).join();
-            engine.regions(encoded.hiddenState(), image.grid().rows(), image.grid().cols(), side, side, new float[][] {{0, 0, side, side}});
-            log.info("Vision and region graphs warmed up in {} ms", (System.nanoTime() - start) / 1_000_000);
-        }
-        return encoder;
+        return new ImageEncoder(preprocessor, engine, new BatcherConfig("image", batching.imageMaxBatch(), batching.maxWait(), batching.queueCapacity(), 1), registry);
     }
 
-    /** {@code /actuator/health} details: what is served and on which provider (CUDA fallback shows here). */
     @Bean
-    HealthIndicator modelHealthIndicator(OnnxEngine engine, TextEncoder textEncoder, ImageEncoder imageEncoder) {
-        return () -> {
-            ModelFiles files = engine.model();
-            Map<String, Object> details = new LinkedHashMap<>();
-            details.put("id", files.id());
-            details.put("revision", files.revision());
-            details.put("variant", files.manifest().variant());
-            details.put("precision", files.manifest().precision());
-            details.put("provider", engine.provider());
-            if (engine.providerFallback() != null) {
-                details.put("providerFallback", engine.providerFallback());
+    RegionEncoder regionEncoder(ImageEncoder imageEncoder, InferenceEngine engine) {
+        return new RegionEncoder(imageEncoder, engine);
+    }
+
+    @Bean
+    InputChecks inputChecks(Fgclip2Properties properties) {
+        Fgclip2Properties.Limits limits = properties.limits();
+        return new InputChecks(new Limits(limits.maxItems(), limits.maxTextChars(), limits.maxLabels(), limits.maxPrompts(), limits.maxBoxes(),
+                limits.maxNumPatches(), limits.maxDenseTexts()));
+    }
+
+    @Bean
+    ClipPipeline clipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder regions, InputChecks checks, InferenceEngine engine) {
+        Manifest.Scores scores = engine.model().manifest().scores();
+        return new ClipPipeline(texts, images, regions, checks, new SiglipScores(scores.logitScale(), scores.logitBias()));
+    }
+
+    @Bean
+    Embeddings embeddings(ClipPipeline pipeline) {
+        return new Embeddings(pipeline);
+    }
+
+    @Bean
+    ZeroShotClassifier zeroShotClassifier(ClipPipeline pipeline) {
+        return new ZeroShotClassifier(pipeline);
+    }
+
+    @Bean
+    Ranker ranker(ClipPipeline pipeline) {
+        return new Ranker(pipeline);
+    }
+
+    @Bean
+    RegionClassifier regionClassifier(ClipPipeline pipeline) {
+        return new RegionClassifier(pipeline);
+    }
+
+    @Bean
+    DetectionRescorer detectionRescorer(ClipPipeline pipeline) {
+        return new DetectionRescorer(pipeline);
+    }
+
+    @Bean
+    DenseSimilarity denseSimilarity(ClipPipeline pipeline) {
+        return new DenseSimilarity(pipeline);
+    }
+
+    /** Every graph once before the service reports ready (the runners finish before readiness is published). */
+    @Bean
+    ApplicationRunner warmup(ClipPipeline pipeline, ImagePreprocessor preprocessor, Fgclip2Properties properties) {
+        return arguments -> {
+            if (properties.engine().warmup()) {
+                Warmup.Timings timings = new Warmup(pipeline, preprocessor).run();
+                log.info("Warmed up: text graph {} ms, vision and region graphs {} ms", timings.textMillis(), timings.imageMillis());
             }
-            details.put("demo", files.demo());
-            details.put("textQueueDepth", textEncoder.queueDepth());
-            details.put("imageQueueDepth", imageEncoder.queueDepth());
-            return Health.up().withDetails(details).build();
         };
     }
 }

@@ -1,0 +1,84 @@
+package ai.fgclip2.server.clip;
+
+import ai.fgclip2.server.pipeline.ImageEncoder;
+import ai.fgclip2.server.pipeline.RegionEncoder;
+import ai.fgclip2.server.pipeline.RegionEncoder.EncodedRegions;
+import ai.fgclip2.server.pipeline.TextEncoder;
+import ai.fgclip2.server.pipeline.image.ImageDecodeException;
+import ai.fgclip2.server.pipeline.image.InvalidPatchBudgetException;
+import ai.fgclip2.server.pipeline.image.PreprocessedImage;
+import ai.fgclip2.server.pipeline.text.TextWalk;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.IntFunction;
+
+/**
+ * What every use case runs on: the three encoders, the input checks and the model's SigLIP score constants,
+ * plus the steps they share (an image preprocessed with its pointer, class embeddings from labels and templates).
+ */
+public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder regions, InputChecks checks, SiglipScores scores) {
+
+    /**
+     * Decodes and resizes one image on the caller's thread; a bad image is a {@link ProblemException} at the image's
+     * pointer. The budget override must already be checked.
+     */
+    public PreprocessedImage preprocess(ImageInput image, Integer maxNumPatches) {
+        try {
+            return images.preprocess(image.bytes(), maxNumPatches);
+        } catch (ImageDecodeException e) {
+            throw new ProblemException(problemOf(e), e.getMessage(), image.pointer());
+        } catch (InvalidPatchBudgetException e) {
+            throw new ProblemException(Problem.INVALID_REQUEST, e.getMessage(), "/maxNumPatches");
+        }
+    }
+
+    static Problem problemOf(ImageDecodeException e) {
+        return switch (e.reason()) {
+            case TOO_LARGE -> Problem.IMAGE_TOO_LARGE;
+            case UNSUPPORTED_FORMAT -> Problem.UNSUPPORTED_IMAGE_FORMAT;
+            default -> Problem.INVALID_IMAGE;
+        };
+    }
+
+    /** Region features of boxes under {@code /boxes}: counted, checked, clipped, then one region-encoder run. */
+    public EncodedRegions encodeRegions(ImageInput image, List<List<Double>> boxes, Integer maxNumPatches) {
+        checks.items(boxes, "boxes", checks.limits().maxBoxes());
+        return encodeRegions(image, boxes, maxNumPatches, i -> "/boxes/" + i);
+    }
+
+    /** The same for boxes the caller has counted; {@code boxPointer} names box i in the request. */
+    public EncodedRegions encodeRegions(ImageInput image, List<List<Double>> boxes, Integer maxNumPatches, IntFunction<String> boxPointer) {
+        Integer budget = checks.maxNumPatches(maxNumPatches);
+        PreprocessedImage prepared = preprocess(image, budget);
+        float[][] clipped = new float[boxes.size()][];
+        for (int i = 0; i < boxes.size(); i++) {
+            clipped[i] = checks.box(boxes.get(i), prepared.originalWidth(), prepared.originalHeight(), boxPointer.apply(i));
+        }
+        return Await.result(regions.encode(prepared, clipped));
+    }
+
+    /**
+     * One unit vector per label: the label itself, or (with templates) each filled-in template embedded,
+     * normalised, averaged and re-normalised, as the official zero-shot and box-classification protocols do.
+     */
+    public CompletableFuture<List<float[]>> classEmbeddings(List<String> labels, List<String> templates, TextWalk walk) {
+        boolean templated = templates != null && !templates.isEmpty();
+        List<String> prompts = new ArrayList<>();
+        for (String label : labels) {
+            if (templated) {
+                templates.forEach(template -> prompts.add(template.replace("{}", label)));
+            } else {
+                prompts.add(label);
+            }
+        }
+        int perLabel = templated ? templates.size() : 1;
+        return texts.embeddings(prompts, walk).thenApply(embeddings -> {
+            List<float[]> classes = new ArrayList<>(labels.size());
+            for (int label = 0; label < labels.size(); label++) {
+                classes.add(Scoring.averageTemplates(embeddings.subList(label * perLabel, (label + 1) * perLabel)));
+            }
+            return classes;
+        });
+    }
+}

@@ -1,0 +1,58 @@
+package ai.fgclip2.server.clip;
+
+import ai.fgclip2.server.pipeline.RegionEncoder.EncodedRegions;
+import ai.fgclip2.server.pipeline.TextEncoder.EncodedText;
+import ai.fgclip2.server.pipeline.image.PreprocessedImage;
+import ai.fgclip2.server.pipeline.text.TextWalk;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/** Where a phrase is: the cosine of every dense-map cell with box-walk text, one [rows][cols] map per text. */
+public final class DenseSimilarity {
+
+    public record Command(ImageInput image, List<String> texts, Integer maxNumPatches) {
+    }
+
+    /** @param similarity [rows][cols] cosines, row-major over the grid of the resized image */
+    public record TextMap(String text, float[][] similarity) {
+    }
+
+    /** @param image the preprocessed image the grid belongs to (its original size and resized pixels) */
+    public record Maps(PreprocessedImage image, List<TextMap> maps) {
+    }
+
+    private final ClipPipeline pipeline;
+
+    public DenseSimilarity(ClipPipeline pipeline) {
+        this.pipeline = pipeline;
+    }
+
+    public Maps similarity(Command command) {
+        InputChecks checks = pipeline.checks();
+        List<String> texts = checks.texts(command.texts(), "texts", checks.limits().maxDenseTexts());
+        Integer budget = checks.maxNumPatches(command.maxNumPatches());
+        PreprocessedImage prepared = pipeline.preprocess(command.image(), budget);
+        CompletableFuture<List<EncodedText>> textFuture = pipeline.texts().encode(texts, TextWalk.BOX);
+        // the region graph computes the dense map; one full-image box is its cheapest valid input
+        float[][] fullImage = {{0, 0, prepared.originalWidth(), prepared.originalHeight()}};
+        EncodedRegions regions = Await.result(pipeline.regions().encode(prepared, fullImage));
+        float[] dense = regions.features().dense();
+        int rows = prepared.grid().rows();
+        int cols = prepared.grid().cols();
+        int hidden = dense.length / (rows * cols);
+        List<EncodedText> encoded = Await.result(textFuture);
+        List<TextMap> maps = new ArrayList<>(texts.size());
+        float[] cell = new float[hidden];
+        for (int t = 0; t < texts.size(); t++) {
+            float[] textUnit = Scoring.normalize(encoded.get(t).embedding());
+            float[][] map = new float[rows][cols];
+            for (int p = 0; p < rows * cols; p++) {
+                System.arraycopy(dense, p * hidden, cell, 0, hidden);
+                map[p / cols][p % cols] = (float) Scoring.cosine(cell, textUnit);
+            }
+            maps.add(new TextMap(texts.get(t), map));
+        }
+        return new Maps(prepared, maps);
+    }
+}

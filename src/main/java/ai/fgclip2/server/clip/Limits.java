@@ -1,0 +1,14 @@
+package ai.fgclip2.server.clip;
+
+/**
+ * What one request may ask for; the README lists the defaults ({@code fgclip2.limits.*}).
+ *
+ * @param maxItems      texts or images per embedding request
+ * @param maxLabels     labels, vocabulary entries, templates or rank candidates
+ * @param maxPrompts    labels x templates of one request
+ * @param maxBoxes      boxes or detections per image
+ * @param maxNumPatches largest patch budget a request may ask for
+ * @param maxDenseTexts texts per dense-similarity request
+ */
+public record Limits(int maxItems, int maxTextChars, int maxLabels, int maxPrompts, int maxBoxes, int maxNumPatches, int maxDenseTexts) {
+}

@@ -1,0 +1,134 @@
+package ai.fgclip2.server.clip;
+
+import ai.fgclip2.server.pipeline.ImageEncoder.EncodedImage;
+import ai.fgclip2.server.pipeline.TextEncoder.EncodedText;
+import ai.fgclip2.server.pipeline.image.PreprocessedImage;
+import ai.fgclip2.server.pipeline.text.TextWalk;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Retrieval ranking of candidates against one query by cosine. Image-text pairs also get the SigLIP logit and
+ * probability; same-modality pairs and caller-supplied embeddings (modality unknown) get the cosine only.
+ */
+public final class Ranker {
+
+    /** Exactly one of text, image or embedding (embedding only for candidates). */
+    public record Item(String text, ImageInput image, float[] embedding) {
+    }
+
+    public record Command(Item query, List<Item> candidates, Integer topK, Integer maxNumPatches) {
+    }
+
+    /** @param logit null unless the pair is image-text; probability likewise */
+    public record Hit(int index, double score, Double logit, Double probability) {
+    }
+
+    /** A unit vector and its modality; known = false for caller-supplied embeddings. */
+    private record Vector(float[] unit, boolean image, boolean known) {
+    }
+
+    private final ClipPipeline pipeline;
+
+    public Ranker(ClipPipeline pipeline) {
+        this.pipeline = pipeline;
+    }
+
+    public List<Hit> rank(Command command) {
+        InputChecks checks = pipeline.checks();
+        if (command.query() == null) {
+            throw new ProblemException(Problem.INVALID_REQUEST, "'query' is required: {\"text\": ...} or {\"image\": ...}.", "/query");
+        }
+        List<Item> candidates = checks.items(command.candidates(), "candidates", checks.limits().maxLabels());
+        Integer budget = checks.maxNumPatches(command.maxNumPatches());
+        List<Item> items = new ArrayList<>(candidates.size() + 1);
+        List<String> pointers = new ArrayList<>(candidates.size() + 1);
+        items.add(command.query());
+        pointers.add("/query");
+        for (int i = 0; i < candidates.size(); i++) {
+            items.add(candidates.get(i));
+            pointers.add("/candidates/" + i);
+        }
+        List<CompletableFuture<Vector>> all = vectors(items, pointers, budget);
+        CompletableFuture<Vector> query = all.get(0);
+        List<CompletableFuture<Vector>> vectors = all.subList(1, all.size());
+        Vector q = Await.result(query);
+        List<Hit> hits = new ArrayList<>(candidates.size());
+        for (int i = 0; i < vectors.size(); i++) {
+            Vector c = Await.result(vectors.get(i));
+            if (c.unit().length != q.unit().length) {
+                throw new ProblemException(Problem.INVALID_REQUEST, "Candidate " + i + " has " + c.unit().length + " dimensions; the model has "
+                        + q.unit().length + ".", "/candidates/" + i + "/embedding");
+            }
+            double cosine = Scoring.dot(q.unit(), c.unit());
+            boolean crossModal = q.image() != c.image() && c.known();
+            Double logit = crossModal ? pipeline.scores().logit(cosine) : null;
+            hits.add(new Hit(i, cosine, logit, logit == null ? null : Scoring.sigmoid(logit)));
+        }
+        hits.sort(Comparator.comparingDouble(Hit::score).reversed());
+        return hits.subList(0, checks.topK(command.topK(), hits.size()));
+    }
+
+    /**
+     * Every item checked first, then all texts and all images queued together, so a request is admitted whole
+     * or refused whole. Item 0 is the query (no embedding allowed).
+     */
+    private List<CompletableFuture<Vector>> vectors(List<Item> items, List<String> pointers, Integer budget) {
+        List<CompletableFuture<Vector>> out = new ArrayList<>(items.size());
+        List<String> texts = new ArrayList<>();
+        List<Integer> textSlots = new ArrayList<>();
+        List<PreprocessedImage> images = new ArrayList<>();
+        List<Integer> imageSlots = new ArrayList<>();
+        for (int i = 0; i < items.size(); i++) {
+            Item item = items.get(i);
+            String pointer = pointers.get(i);
+            boolean allowEmbedding = i > 0;
+            int given = (item.text() != null ? 1 : 0) + (item.image() != null ? 1 : 0) + (item.embedding() != null ? 1 : 0);
+            if (given != 1 || (!allowEmbedding && item.embedding() != null)) {
+                throw new ProblemException(Problem.INVALID_REQUEST, "Exactly one of " + (allowEmbedding ? "'text', 'image' or 'embedding'" : "'text' or 'image'")
+                        + " is required at " + pointer + ".", pointer);
+            }
+            if (item.text() != null) {
+                texts.add(pipeline.checks().text(item.text(), pointer + "/text"));
+                textSlots.add(i);
+                out.add(null);
+            } else if (item.image() != null) {
+                images.add(pipeline.preprocess(item.image(), budget));
+                imageSlots.add(i);
+                out.add(null);
+            } else {
+                out.add(CompletableFuture.completedFuture(new Vector(callerEmbedding(item.embedding(), pointer), false, false)));
+            }
+        }
+        if (!texts.isEmpty()) {
+            CompletableFuture<List<EncodedText>> encoded = pipeline.texts().encode(texts, TextWalk.AUTO);
+            for (int t = 0; t < textSlots.size(); t++) {
+                int text = t;
+                out.set(textSlots.get(t), encoded.thenApply(list -> new Vector(Scoring.normalize(list.get(text).embedding()), false, true)));
+            }
+        }
+        List<CompletableFuture<EncodedImage>> encodedImages = images.isEmpty() ? List.of() : pipeline.images().encodeAll(images, false);
+        for (int m = 0; m < imageSlots.size(); m++) {
+            out.set(imageSlots.get(m), encodedImages.get(m).thenApply(e -> new Vector(Scoring.normalize(e.embedding()), true, true)));
+        }
+        return out;
+    }
+
+    /** A caller's vector: finite, with a direction. */
+    private static float[] callerEmbedding(float[] embedding, String pointer) {
+        double squares = 0;
+        for (float value : embedding) {
+            if (!Float.isFinite(value)) {
+                throw new ProblemException(Problem.INVALID_REQUEST, "The embedding at " + pointer + " has a non-finite value.", pointer + "/embedding");
+            }
+            squares += (double) value * value;
+        }
+        if (!(squares > 0)) {
+            throw new ProblemException(Problem.INVALID_REQUEST, "The embedding at " + pointer + " is all zeros: it has no direction to compare.",
+                    pointer + "/embedding");
+        }
+        return Scoring.normalize(embedding);
+    }
+}

@@ -1,0 +1,78 @@
+package ai.fgclip2.server.pipeline;
+
+import ai.fgclip2.server.engine.InferenceEngine;
+import ai.fgclip2.server.pipeline.batch.BatcherConfig;
+import ai.fgclip2.server.pipeline.batch.DynamicBatcher;
+import ai.fgclip2.server.pipeline.image.ImagePreprocessor;
+import ai.fgclip2.server.pipeline.image.RgbImage;
+import ai.fgclip2.server.pipeline.image.PreprocessedImage;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Image bytes -> global embedding (and, for region work, the hidden state): decode and resize on the
+ * caller's thread, then a cross-request batch of images with the same patch budget (so padding stays small);
+ * patches are written straight into the batch tensor.
+ */
+public final class ImageEncoder implements AutoCloseable {
+
+    /** @param embedding raw MAP-head output; hiddenState null unless requested */
+    public record EncodedImage(PreprocessedImage image, float[] embedding, float[] hiddenState) {
+    }
+
+    private record Job(ImagePatches patches, boolean withHiddenState) {
+        /** Images of one budget and one kind of output share a batch. */
+        String batchKey() {
+            return patches.image().maxNumPatches() + (withHiddenState ? "+hidden" : "");
+        }
+    }
+
+    private final ImagePreprocessor preprocessor;
+    private final DynamicBatcher<Job, InferenceEngine.ImageFeatures> batcher;
+    private final Timer decodeTimer;
+    private final Timer preprocessTimer;
+
+    public ImageEncoder(ImagePreprocessor preprocessor, InferenceEngine engine, BatcherConfig batching, MeterRegistry registry) {
+        this.preprocessor = preprocessor;
+        this.batcher = new DynamicBatcher<>(batching, Job::batchKey, items -> engine.images(items.stream().map(Job::patches).toList(), items.get(0).withHiddenState()), registry);
+        this.decodeTimer = Timer.builder("fgclip2.decode").description("Image decode and RGB conversion").register(registry);
+        this.preprocessTimer = Timer.builder("fgclip2.preprocess").description("Patch budget, NaFlex grid and Pillow bilinear resize").register(registry);
+    }
+
+    /**
+     * Decodes and resizes on the caller's thread; throws ImageDecodeException / InvalidPatchBudgetException.
+     * The budget override must already be validated (the request layer does it before any decoding).
+     */
+    public PreprocessedImage preprocess(byte[] data, Integer maxNumPatches) {
+        RgbImage image = decodeTimer.record(() -> preprocessor.decode(data));
+        return preprocessTimer.record(() -> preprocessor.preprocess(image, maxNumPatches));
+    }
+
+    public CompletableFuture<EncodedImage> encode(PreprocessedImage image, boolean withHiddenState) {
+        return encodeAll(List.of(image), withHiddenState).get(0);
+    }
+
+    /** The images of one request, admitted to the queue together or refused together. */
+    public List<CompletableFuture<EncodedImage>> encodeAll(List<PreprocessedImage> images, boolean withHiddenState) {
+        List<CompletableFuture<InferenceEngine.ImageFeatures>> features =
+                batcher.submitAll(images.stream().map(image -> new Job(new ImagePatches(image), withHiddenState)).toList());
+        List<CompletableFuture<EncodedImage>> out = new ArrayList<>(images.size());
+        for (int i = 0; i < images.size(); i++) {
+            PreprocessedImage image = images.get(i);
+            out.add(features.get(i).thenApply(f -> new EncodedImage(image, f.embedding(), f.hiddenState())));
+        }
+        return out;
+    }
+
+    public int queueDepth() {
+        return batcher.queueDepth();
+    }
+
+    @Override
+    public void close() {
+        batcher.close();
+    }
+}

@@ -1,0 +1,143 @@
+package ai.fgclip2.server.pipeline;
+
+import ai.fgclip2.server.engine.InferenceEngine;
+import ai.fgclip2.server.pipeline.batch.BatcherConfig;
+import ai.fgclip2.server.pipeline.batch.DynamicBatcher;
+import ai.fgclip2.server.pipeline.text.TextEmbeddingCache;
+import ai.fgclip2.server.pipeline.text.TextTokenizer;
+import ai.fgclip2.server.pipeline.text.TextWalk;
+import ai.fgclip2.server.pipeline.text.TokenizedText;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Text -> raw embedding: tokenize (on the caller's thread), look up the label cache, else queue for a
+ * cross-request batch of the same walk and run the text graph.
+ */
+public final class TextEncoder implements AutoCloseable {
+
+    /** @param embedding raw head output (not normalised) */
+    public record EncodedText(String text, TextWalk walk, int tokens, boolean truncated, float[] embedding) {
+    }
+
+    private final TextTokenizer tokenizer;
+    private final TextEmbeddingCache cache;
+    private final DynamicBatcher<TokenizedText, float[]> batcher;
+    private final Timer tokenizeTimer;
+
+    public TextEncoder(TextTokenizer tokenizer, InferenceEngine engine, TextEmbeddingCache cache, BatcherConfig batching, MeterRegistry registry) {
+        this.tokenizer = tokenizer;
+        this.cache = cache;
+        this.batcher = new DynamicBatcher<>(batching, TokenizedText::walk, items -> runBatch(engine, items), registry);
+        this.tokenizeTimer = Timer.builder("fgclip2.tokenize").description("Tokenization time per text").register(registry);
+    }
+
+    private static List<float[]> runBatch(InferenceEngine engine, List<TokenizedText> items) {
+        List<long[]> ids = new ArrayList<>(items.size());
+        items.forEach(item -> ids.add(item.ids()));
+        return List.of(engine.text(ids, head(items.get(0).walk())));
+    }
+
+    static InferenceEngine.TextHead head(TextWalk walk) {
+        return switch (walk) {
+            case SHORT -> InferenceEngine.TextHead.SHORT;
+            case BOX -> InferenceEngine.TextHead.BOX;
+            case LONG -> InferenceEngine.TextHead.LONG;
+            case AUTO -> throw new IllegalArgumentException("the walk must be resolved before inference");
+        };
+    }
+
+    public TokenizedText tokenize(String text, TextWalk walk) {
+        return tokenizeTimer.record(() -> tokenizer.tokenize(text, walk));
+    }
+
+    /**
+     * Encodes all texts (one walk); completes when every text is done, failing with the first failure. The
+     * texts the cache lacks are queued together ({@link DynamicBatcher#submitAll}), so a 1203-label vocabulary
+     * is one admission, not 1203 chances to hit a full queue.
+     */
+    public CompletableFuture<List<EncodedText>> encode(List<String> texts, TextWalk walk) {
+        List<TokenizedText> tokens = texts.stream().map(text -> tokenize(text, walk)).toList();
+        List<TokenizedText> misses = new ArrayList<>();
+        List<CompletableFuture<float[]>> pending = new ArrayList<>();
+        List<CompletableFuture<float[]>> embeddings = new ArrayList<>(texts.size());
+        for (int i = 0; i < texts.size(); i++) {
+            TokenizedText tokenized = tokens.get(i);
+            embeddings.add(cache.get(tokenized.walk(), texts.get(i), ignored -> {
+                CompletableFuture<float[]> placeholder = new CompletableFuture<>();
+                misses.add(tokenized);
+                pending.add(placeholder);
+                return placeholder;
+            }));
+        }
+        if (!misses.isEmpty()) {
+            List<CompletableFuture<float[]>> results;
+            try {
+                results = batcher.submitAll(misses);
+            } catch (RuntimeException e) {
+                pending.forEach(placeholder -> placeholder.completeExceptionally(e));
+                throw e;
+            }
+            for (int i = 0; i < results.size(); i++) {
+                CompletableFuture<float[]> placeholder = pending.get(i);
+                results.get(i).whenComplete((embedding, failure) -> {
+                    if (failure != null) {
+                        placeholder.completeExceptionally(failure);
+                    } else {
+                        placeholder.complete(embedding);
+                    }
+                });
+            }
+        }
+        return CompletableFuture.allOf(embeddings.toArray(CompletableFuture[]::new)).thenApply(done -> {
+            List<EncodedText> out = new ArrayList<>(texts.size());
+            for (int i = 0; i < texts.size(); i++) {
+                TokenizedText t = tokens.get(i);
+                out.add(new EncodedText(texts.get(i), t.walk(), t.tokens(), t.truncated(), embeddings.get(i).join()));
+            }
+            return out;
+        });
+    }
+
+    public CompletableFuture<EncodedText> encode(String text, TextWalk walk) {
+        return encode(List.of(text), walk).thenApply(list -> list.get(0));
+    }
+
+    /**
+     * Raw embeddings of many texts of one walk, such as a vocabulary's prompts. Texts already in the cache are
+     * not even tokenized, so a repeated vocabulary costs only lookups; the rest go through {@link #encode}.
+     */
+    public CompletableFuture<List<float[]>> embeddings(List<String> texts, TextWalk walk) {
+        List<CompletableFuture<float[]>> embeddings = new ArrayList<>(texts.size());
+        List<String> missing = new ArrayList<>();
+        for (String text : texts) {
+            CompletableFuture<float[]> cached = cache.getIfPresent(walk, text);
+            embeddings.add(cached);
+            if (cached == null) {
+                missing.add(text);
+            }
+        }
+        CompletableFuture<List<EncodedText>> computed = missing.isEmpty() ? CompletableFuture.completedFuture(List.of()) : encode(missing, walk);
+        return computed.thenCompose(encoded -> {
+            int next = 0;
+            for (int i = 0; i < embeddings.size(); i++) {
+                if (embeddings.get(i) == null) {
+                    embeddings.set(i, CompletableFuture.completedFuture(encoded.get(next++).embedding()));
+                }
+            }
+            return CompletableFuture.allOf(embeddings.toArray(CompletableFuture[]::new));
+        }).thenApply(done -> embeddings.stream().map(CompletableFuture::join).toList());
+    }
+
+    public int queueDepth() {
+        return batcher.queueDepth();
+    }
+
+    @Override
+    public void close() {
+        batcher.close();
+    }
+}

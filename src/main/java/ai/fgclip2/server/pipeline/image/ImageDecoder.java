@@ -1,0 +1,265 @@
+package ai.fgclip2.server.pipeline.image;
+
+import ai.fgclip2.server.pipeline.image.ImageDecodeException.Reason;
+import java.awt.image.BufferedImage;
+import java.awt.image.DataBuffer;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.awt.image.WritableRaster;
+import java.io.ByteArrayInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.function.Supplier;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.metadata.IIOMetadata;
+import javax.imageio.spi.IIORegistry;
+import javax.imageio.spi.ImageReaderSpi;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
+import org.w3c.dom.NamedNodeMap;
+import org.w3c.dom.Node;
+
+/**
+ * Decodes JPEG (baseline, progressive, grey, CMYK, YCCK), PNG (all bit depths and colour types), WebP, GIF
+ * (first frame) and BMP into 8-bit RGB exactly as Pillow's {@code Image.open(...).convert("RGB")} does, EXIF
+ * orientation not applied. The image size is read from the header and checked against the pixel limit
+ * before any pixel data is decoded. Thread-safe: each call uses its own reader.
+ */
+public final class ImageDecoder {
+    private final long maxPixels;
+
+    /** @param maxPixels largest {@code width * height} accepted (Pillow's own bomb limit is 178956970). */
+    public ImageDecoder(long maxPixels) {
+        if (maxPixels <= 0) {
+            throw new IllegalArgumentException("maxPixels must be positive, got " + maxPixels);
+        }
+        this.maxPixels = maxPixels;
+    }
+
+    public long maxPixels() {
+        return maxPixels;
+    }
+
+    public RgbImage decode(byte[] data) {
+        if (data == null || data.length == 0) {
+            throw new ImageDecodeException(Reason.EMPTY, "the image is empty (0 bytes)");
+        }
+        Format format = Format.sniff(data);
+        if (format == Format.WEBP && webpRiffEnd(data) > data.length) {
+            // the Java WebP decoder would decode a cut file as far as it goes; libwebp (Pillow) refuses it
+            throw new ImageDecodeException(Reason.CORRUPT, "the WebP data ends early (" + data.length + " of "
+                    + webpRiffEnd(data) + " bytes)");
+        }
+        ImageReader reader = format.newReader();
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(data))) {
+            // GIF needs its metadata (canvas size, frame offset, transparent index); the others do not
+            reader.setInput(in, false, format != Format.GIF);
+            return switch (format) {
+                case JPEG -> decodeJpeg(reader, data);
+                case GIF -> decodeGifFirstFrame(reader);
+                case PNG, WEBP, BMP -> {
+                    checkSize(format, reader.getWidth(0), reader.getHeight(0));
+                    yield PillowRgb.fromBufferedImage(reader.read(0), format.label, format == Format.PNG && isPngGreyWithoutAlpha(data));
+                }
+            };
+        } catch (ImageDecodeException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            // decoders signal damaged data with IIOException but also with assorted runtime exceptions
+            String detail = e instanceof EOFException ? "the data ends early"
+                    : e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+            throw new ImageDecodeException(Reason.CORRUPT, "the " + format.label + " data cannot be decoded: " + detail, e);
+        } finally {
+            reader.dispose();
+        }
+    }
+
+    private RgbImage decodeJpeg(ImageReader reader, byte[] data) throws IOException {
+        JpegHeader header = JpegHeader.parse(data);
+        checkSize(Format.JPEG, reader.getWidth(0), reader.getHeight(0));
+        if (!header.complete()) {
+            // libjpeg (and so ImageIO) fills in a cut-off scan; Pillow refuses the file
+            throw new ImageDecodeException(Reason.CORRUPT, "the JPEG data ends before its end-of-image marker");
+        }
+        JpegHeader.ColorSpace colorSpace = header.colorSpace();
+        // raw samples: the reader's own conversion would apply ICC profiles and its own CMYK handling
+        Raster raw = reader.readRaster(0, null);
+        return PillowRgb.fromJpegRaster(raw, colorSpace);
+    }
+
+    /**
+     * Pillow's first GIF frame: a canvas of the logical screen size (grown to hold the frame if needed) filled
+     * with the transparent index, or 0 without one, with the frame's indices at its offset, looked up in the
+     * frame's palette.
+     */
+    private RgbImage decodeGifFirstFrame(ImageReader reader) throws IOException {
+        Node screen = child(reader.getStreamMetadata(), "javax_imageio_gif_stream_1.0", "LogicalScreenDescriptor");
+        Node image = reader.getImageMetadata(0).getAsTree("javax_imageio_gif_image_1.0");
+        Node descriptor = child(image, "ImageDescriptor");
+        int left = intAttribute(descriptor, "imageLeftPosition");
+        int top = intAttribute(descriptor, "imageTopPosition");
+        int frameWidth = intAttribute(descriptor, "imageWidth");
+        int frameHeight = intAttribute(descriptor, "imageHeight");
+        checkSize(Format.GIF, frameWidth, frameHeight);
+        int width = Math.max(screen == null ? 0 : intAttribute(screen, "logicalScreenWidth"), left + frameWidth);
+        int height = Math.max(screen == null ? 0 : intAttribute(screen, "logicalScreenHeight"), top + frameHeight);
+        checkSize(Format.GIF, width, height);
+        Node control = child(image, "GraphicControlExtension");
+        int fill = control != null && "TRUE".equalsIgnoreCase(attribute(control, "transparentColorFlag"))
+                ? intAttribute(control, "transparentColorIndex") : 0;
+
+        BufferedImage frame = reader.read(0);
+        if (!(frame.getColorModel() instanceof IndexColorModel palette)) {
+            throw new ImageDecodeException(Reason.UNSUPPORTED_FORMAT, "GIF frame without a palette");
+        }
+        WritableRaster canvas = Raster.createInterleavedRaster(DataBuffer.TYPE_BYTE, width, height, 1, null);
+        int[] row = new int[width];
+        Arrays.fill(row, fill);
+        for (int y = 0; y < height; y++) {
+            canvas.setSamples(0, y, width, 1, 0, row);
+        }
+        Raster indices = frame.getRaster();
+        int[] frameRow = new int[indices.getWidth()];
+        for (int y = 0; y < indices.getHeight(); y++) {
+            indices.getSamples(indices.getMinX(), indices.getMinY() + y, frameRow.length, 1, 0, frameRow);
+            canvas.setSamples(left, top + y, frameRow.length, 1, 0, frameRow);
+        }
+        return PillowRgb.fromIndexed(canvas, palette);
+    }
+
+    /** The file length the RIFF header declares: 8 header bytes plus the little-endian size field. */
+    private static long webpRiffEnd(byte[] data) {
+        long size = (data[4] & 0xff) | (data[5] & 0xff) << 8 | (data[6] & 0xff) << 16 | (long) (data[7] & 0xff) << 24;
+        return 8 + size;
+    }
+
+    /** Colour type 0 in the IHDR chunk, which a valid PNG has first (signature 8, length 4, type 4, size 8, depth 1). */
+    private static boolean isPngGreyWithoutAlpha(byte[] data) {
+        return data.length > 25 && data[25] == 0;
+    }
+
+    private void checkSize(Format format, long width, long height) {
+        if (width <= 0 || height <= 0) {
+            throw new ImageDecodeException(Reason.CORRUPT, "the " + format.label + " header declares an empty image (" + width + "x" + height + ")");
+        }
+        if (width * height > maxPixels) {
+            throw new ImageDecodeException(Reason.TOO_LARGE, "the image is " + width + "x" + height + " = " + width * height
+                    + " pixels, more than the limit of " + maxPixels);
+        }
+    }
+
+    private static Node child(IIOMetadata metadata, String formatName, String name) {
+        return metadata == null ? null : child(metadata.getAsTree(formatName), name);
+    }
+
+    private static Node child(Node parent, String name) {
+        for (Node n = parent.getFirstChild(); n != null; n = n.getNextSibling()) {
+            if (name.equals(n.getNodeName())) {
+                return n;
+            }
+        }
+        return null;
+    }
+
+    private static String attribute(Node node, String name) {
+        NamedNodeMap attributes = node.getAttributes();
+        Node value = attributes == null ? null : attributes.getNamedItem(name);
+        return value == null ? null : value.getNodeValue();
+    }
+
+    private static int intAttribute(Node node, String name) {
+        String value = node == null ? null : attribute(node, name);
+        if (value == null) {
+            throw new ImageDecodeException(Reason.CORRUPT, "GIF header lacks " + name);
+        }
+        return Integer.parseInt(value);
+    }
+
+    /** The accepted formats, recognised by their signature rather than by name or content type. */
+    private enum Format {
+        JPEG("JPEG", () -> registered(com.twelvemonkeys.imageio.plugins.jpeg.JPEGImageReaderSpi.class,
+                com.twelvemonkeys.imageio.plugins.jpeg.JPEGImageReaderSpi::new)),
+        PNG("PNG", () -> jdkReader("png")),
+        GIF("GIF", () -> jdkReader("gif")),
+        BMP("BMP", () -> jdkReader("bmp")),
+        WEBP("WebP", () -> registered(com.twelvemonkeys.imageio.plugins.webp.WebPImageReaderSpi.class,
+                com.twelvemonkeys.imageio.plugins.webp.WebPImageReaderSpi::new));
+
+        final String label;
+        private final ReaderFactory factory;
+
+        Format(String label, ReaderFactory factory) {
+            this.label = label;
+            this.factory = factory;
+        }
+
+        ImageReader newReader() {
+            try {
+                return factory.create();
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot create a " + label + " reader", e);
+            }
+        }
+
+        static Format sniff(byte[] d) {
+            if (d.length >= 3 && (d[0] & 0xff) == 0xff && (d[1] & 0xff) == 0xd8 && (d[2] & 0xff) == 0xff) {
+                return JPEG;
+            }
+            if (startsWith(d, 0, "\u0089PNG\r\n\u001a\n")) {
+                return PNG;
+            }
+            if (startsWith(d, 0, "GIF87a") || startsWith(d, 0, "GIF89a")) {
+                return GIF;
+            }
+            if (startsWith(d, 0, "BM")) {
+                return BMP;
+            }
+            if (startsWith(d, 0, "RIFF") && startsWith(d, 8, "WEBP")) {
+                return WEBP;
+            }
+            throw new ImageDecodeException(Reason.UNSUPPORTED_FORMAT, "not a JPEG, PNG, WebP, GIF or BMP image");
+        }
+
+        private static boolean startsWith(byte[] data, int at, String latin1) {
+            if (data.length < at + latin1.length()) {
+                return false;
+            }
+            for (int i = 0; i < latin1.length(); i++) {
+                if (data[at + i] != (byte) latin1.charAt(i)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private static ImageReader jdkReader(String formatName) {
+            Iterator<ImageReader> readers = ImageIO.getImageReadersByFormatName(formatName);
+            if (!readers.hasNext()) {
+                throw new IllegalStateException("no ImageIO reader for " + formatName);
+            }
+            return readers.next();
+        }
+
+        /**
+         * A reader from the given TwelveMonkeys provider, which must be registered (it finds the JDK reader it
+         * delegates to on registration). The service-loader scan normally registers it; register it here when
+         * the scan ran under a class loader that could not see it.
+         */
+        private static <T extends ImageReaderSpi> ImageReader registered(Class<T> type, Supplier<T> create) throws IOException {
+            IIORegistry registry = IIORegistry.getDefaultInstance();
+            T provider = registry.getServiceProviderByClass(type);
+            if (provider == null) {
+                provider = create.get();
+                registry.registerServiceProvider(provider, ImageReaderSpi.class);
+            }
+            return provider.createReaderInstance();
+        }
+
+        private interface ReaderFactory {
+            ImageReader create() throws IOException;
+        }
+    }
+}

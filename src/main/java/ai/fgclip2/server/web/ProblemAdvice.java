@@ -1,0 +1,132 @@
+package ai.fgclip2.server.web;
+
+import ai.fgclip2.server.clip.ProblemException;
+import ai.fgclip2.server.pipeline.batch.QueueFullException;
+import jakarta.servlet.http.HttpServletRequest;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
+import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
+import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.web.HttpMediaTypeNotAcceptableException;
+import org.springframework.web.HttpMediaTypeNotSupportedException;
+import org.springframework.web.HttpRequestMethodNotSupportedException;
+import org.springframework.web.bind.MissingServletRequestParameterException;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.method.annotation.MethodArgumentTypeMismatchException;
+import org.springframework.web.multipart.MaxUploadSizeExceededException;
+import org.springframework.web.multipart.MultipartException;
+import org.springframework.web.multipart.support.MissingServletRequestPartException;
+import org.springframework.web.servlet.resource.NoResourceFoundException;
+
+/** Every failure becomes an RFC 9457 {@code application/problem+json} answer; nothing leaks a stack trace. */
+@RestControllerAdvice
+public class ProblemAdvice {
+    private static final Logger log = LoggerFactory.getLogger(ProblemAdvice.class);
+
+    @ExceptionHandler(ProblemException.class)
+    ResponseEntity<ProblemDetail> problem(ProblemException e, HttpServletRequest request) {
+        return problem(ProblemType.of(e.problem()), e.getMessage(), e.pointer(), request);
+    }
+
+    @ExceptionHandler(QueueFullException.class)
+    ResponseEntity<ProblemDetail> overloaded(QueueFullException e, HttpServletRequest request) {
+        ResponseEntity<ProblemDetail> response = problem(ProblemType.OVERLOADED, e.getMessage(), null, request);
+        long seconds = Math.max(1, (e.retryAfter().toMillis() + 999) / 1000);
+        return ResponseEntity.status(response.getStatusCode()).headers(response.getHeaders())
+                .header(HttpHeaders.RETRY_AFTER, Long.toString(seconds)).body(response.getBody());
+    }
+
+    @ExceptionHandler({CompletionException.class, ExecutionException.class})
+    ResponseEntity<ProblemDetail> async(Exception e, HttpServletRequest request) {
+        Throwable cause = e.getCause() == null ? e : e.getCause();
+        if (cause instanceof ProblemException problem) {
+            return problem(problem, request);
+        }
+        if (cause instanceof QueueFullException full) {
+            return overloaded(full, request);
+        }
+        return unexpected(cause, request);
+    }
+
+    @ExceptionHandler(HttpMessageNotReadableException.class)
+    ResponseEntity<ProblemDetail> unreadable(HttpMessageNotReadableException e, HttpServletRequest request) {
+        return problem(ProblemType.INVALID_REQUEST, "The request body is not valid JSON for this endpoint: " + firstLine(e.getMostSpecificCause().getMessage()), null, request);
+    }
+
+    @ExceptionHandler({MissingServletRequestParameterException.class, MissingServletRequestPartException.class,
+            MethodArgumentTypeMismatchException.class, MultipartException.class})
+    ResponseEntity<ProblemDetail> badParameter(Exception e, HttpServletRequest request) {
+        if (e instanceof MaxUploadSizeExceededException) {
+            return problem(ProblemType.LIMIT_EXCEEDED, "The upload is larger than the configured multipart limit.", null, request);
+        }
+        return problem(ProblemType.INVALID_REQUEST, firstLine(e.getMessage()), null, request);
+    }
+
+    @ExceptionHandler(HttpMediaTypeNotSupportedException.class)
+    ResponseEntity<ProblemDetail> mediaType(HttpMediaTypeNotSupportedException e, HttpServletRequest request) {
+        return problem(ProblemType.UNSUPPORTED_MEDIA_TYPE, "Content-Type " + e.getContentType() + " is not supported here; supported: "
+                + e.getSupportedMediaTypes(), null, request);
+    }
+
+    @ExceptionHandler(HttpMediaTypeNotAcceptableException.class)
+    ResponseEntity<ProblemDetail> notAcceptable(HttpMediaTypeNotAcceptableException e, HttpServletRequest request) {
+        return problem(ProblemType.NOT_ACCEPTABLE, "No acceptable representation; supported: " + e.getSupportedMediaTypes(), null, request);
+    }
+
+    @ExceptionHandler(HttpRequestMethodNotSupportedException.class)
+    ResponseEntity<ProblemDetail> method(HttpRequestMethodNotSupportedException e, HttpServletRequest request) {
+        Set<HttpMethod> allowed = e.getSupportedHttpMethods() == null ? Set.of() : e.getSupportedHttpMethods();
+        ResponseEntity<ProblemDetail> response = problem(ProblemType.METHOD_NOT_ALLOWED, "Method " + e.getMethod() + " is not allowed here; allowed: "
+                + allowed, null, request);
+        // RFC 9110: a 405 names the methods the resource does support
+        return ResponseEntity.status(response.getStatusCode()).headers(response.getHeaders()).allow(allowed.toArray(HttpMethod[]::new))
+                .body(response.getBody());
+    }
+
+    @ExceptionHandler(NoResourceFoundException.class)
+    ResponseEntity<ProblemDetail> notFound(NoResourceFoundException e, HttpServletRequest request) {
+        return problem(ProblemType.NOT_FOUND, "No endpoint " + request.getMethod() + " " + request.getRequestURI() + "; see openapi.yaml.", null, request);
+    }
+
+    @ExceptionHandler(Exception.class)
+    ResponseEntity<ProblemDetail> unexpected(Throwable e, HttpServletRequest request) {
+        String incident = UUID.randomUUID().toString();
+        log.error("Unexpected failure (incident {}) on {} {}", incident, request.getMethod(), request.getRequestURI(), e);
+        ResponseEntity<ProblemDetail> response = problem(ProblemType.INTERNAL, "The server failed on this request; incident " + incident + " is in its log.", null, request);
+        response.getBody().setProperty("incident", incident);
+        return response;
+    }
+
+    static ResponseEntity<ProblemDetail> problem(ProblemType type, String detail, String pointer, HttpServletRequest request) {
+        ProblemDetail body = ProblemDetail.forStatusAndDetail(type.status(), detail);
+        body.setType(type.uri());
+        body.setTitle(type.title());
+        body.setInstance(java.net.URI.create(request.getRequestURI()));
+        if (pointer != null) {
+            body.setProperty("pointer", pointer);
+            Integer index = ProblemException.indexIn(pointer);
+            if (index != null) {
+                body.setProperty("index", index);
+            }
+        }
+        return ResponseEntity.status(type.status()).contentType(MediaType.APPLICATION_PROBLEM_JSON).body(body);
+    }
+
+    private static String firstLine(String message) {
+        if (message == null) {
+            return "malformed request";
+        }
+        int newline = message.indexOf('\n');
+        String line = newline < 0 ? message : message.substring(0, newline);
+        return line.length() > 300 ? line.substring(0, 300) + "..." : line;
+    }
+}

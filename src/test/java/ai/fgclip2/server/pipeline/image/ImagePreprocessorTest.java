@@ -1,0 +1,44 @@
+package ai.fgclip2.server.pipeline.image;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+class ImagePreprocessorTest {
+    private static final ImagePreprocessor PREPROCESSOR = new ImagePreprocessor(50_000_000L, 2048);
+    private static final Path PHOTO = Fixtures.tiny().resolve("images/photo_640x480.png");
+
+    @Test
+    void overrideIsValidatedBeforeDecoding() {
+        byte[] notAnImage = {1, 2, 3};
+        for (int bad : new int[] {0, -5, 2049}) {
+            assertThatThrownBy(() -> PREPROCESSOR.preprocess(notAnImage, bad)).isInstanceOf(InvalidPatchBudgetException.class);
+        }
+        assertThatThrownBy(() -> PREPROCESSOR.preprocess(notAnImage, 2048)).isInstanceOf(ImageDecodeException.class);
+        assertThatThrownBy(() -> PREPROCESSOR.preprocess(notAnImage, null)).isInstanceOf(ImageDecodeException.class);
+    }
+
+    /** The documented example 640x480 @256 -> 224x288 (14x18), instead of the bucket rule's 1024. */
+    @Test
+    void overrideReplacesTheBucketRule() {
+        PreprocessedImage image = PREPROCESSOR.preprocess(Fixtures.bytes(PHOTO), 256);
+        assertThat(image.maxNumPatches()).isEqualTo(256);
+        assertThat(image.grid()).isEqualTo(new GridSize(14, 18));
+        assertThat(image.resized().width()).isEqualTo(288);
+        assertThat(image.resized().height()).isEqualTo(224);
+        assertThat(image.originalWidth()).isEqualTo(640);
+        assertThat(image.originalHeight()).isEqualTo(480);
+        assertThat(image.patches()).hasSize(14 * 18 * Patchifier.VALUES_PER_PATCH);
+    }
+
+    @Test
+    void decodedImagesTakeTheSamePath() {
+        byte[] data = Fixtures.bytes(PHOTO);
+        PreprocessedImage fromBytes = PREPROCESSOR.preprocess(data, null);
+        PreprocessedImage fromImage = PREPROCESSOR.preprocess(new ImageDecoder(50_000_000L).decode(data), null);
+        assertThat(fromImage.grid()).isEqualTo(fromBytes.grid());
+        assertThat(fromImage.resized().pixels()).isEqualTo(fromBytes.resized().pixels());
+    }
+}
