@@ -55,7 +55,9 @@ class E2eParityTest extends E2eServerTest {
                 assertThat(response.status()).as(response.body()).isEqualTo(200);
                 float[] expected = FIXTURE.floats(region.path("tensor").asString());
                 JsonNode data = response.json().path("data");
+                assertThat(data.size()).as("one embedding per box").isEqualTo(region.path("boxes").size());
                 int dims = expected.length / data.size();
+                assertThat(expected.length).isEqualTo(data.size() * dims);
                 for (int b = 0; b < data.size(); b++) {
                     float[] want = java.util.Arrays.copyOfRange(expected, b * dims, (b + 1) * dims);
                     double cos = cosine(floats(data.get(b).path("embedding")), want);
@@ -70,7 +72,9 @@ class E2eParityTest extends E2eServerTest {
                     assertThat(response.status()).as(response.body()).isEqualTo(200);
                     float[] expected = FIXTURE.floats(region.path("softmax100").asString());
                     int labelCount = region.path("labels").size();
+                    assertThat(response.json().path("results").size()).as("one result per box").isEqualTo(region.path("boxes").size());
                     for (JsonNode result : response.json().path("results")) {
+                        assertThat(result.path("labels").size()).as("every label ranked").isEqualTo(labelCount);
                         int box = result.path("index").asInt();
                         for (JsonNode label : result.path("labels")) {
                             int l = indexOf(region.path("labels"), label.path("label").asString());
@@ -95,6 +99,7 @@ class E2eParityTest extends E2eServerTest {
                 assertThat(response.status()).as(response.body()).isEqualTo(200);
                 float[] expected = FIXTURE.floats(group.path("tensor").asString());
                 JsonNode data = response.json().path("data");
+                assertThat(data.size()).as("one embedding per text").isEqualTo(group.path("texts").size());
                 int dims = expected.length / data.size();
                 for (int t = 0; t < data.size(); t++) {
                     JsonNode item = data.get(t);
@@ -160,6 +165,7 @@ class E2eParityTest extends E2eServerTest {
                     var response = post("/v1/detections/rescore", body);
                     assertThat(response.status()).as(response.body()).isEqualTo(200);
                     JsonNode detections = response.json().path("detections");
+                    assertThat(detections.size()).as("one row per detection").isEqualTo(rescore.path("detections").size());
                     int columns = expected.length / detections.size();
                     for (int d = 0; d < detections.size(); d++) {
                         JsonNode detection = detections.get(d);

@@ -8,7 +8,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 class NaflexResizeTest {
-    /** The worked examples of docs/fgclip2-inference.md, section 5 ("Target size"). */
+    /** The worked examples of docs/model.md, "Image" (NaFlex target size). */
     @ParameterizedTest(name = "{0}x{1} @{2} -> {3}x{4}")
     @CsvSource({
         "640, 480, 1024, 27, 36",
