@@ -1,5 +1,6 @@
 package ai.fgclip2.server.clip;
 
+import ai.fgclip2.server.pipeline.Admission;
 import ai.fgclip2.server.pipeline.RegionEncoder.EncodedRegions;
 import ai.fgclip2.server.pipeline.text.TextWalk;
 import java.util.ArrayList;
@@ -52,9 +53,15 @@ public final class DetectionRescorer {
             boxes.add(d.box());
         }
         List<String> templates = checks.templates(command.templates(), vocabulary.size());
-        CompletableFuture<List<float[]>> classes = pipeline.classEmbeddings(vocabulary, templates, TextWalk.BOX);
-        EncodedRegions regions = pipeline.encodeRegions(command.image(), boxes, command.maxNumPatches(), i -> "/detections/" + i + "/box");
-        List<float[]> classUnits = Await.result(classes);
+        ClipPipeline.BoxedImage boxed = pipeline.boxedImage(command.image(), boxes, command.maxNumPatches(), i -> "/detections/" + i + "/box");
+        int uncached = pipeline.texts().uncached(ClipPipeline.prompts(vocabulary, templates), TextWalk.BOX);
+        EncodedRegions regions;
+        List<float[]> classUnits;
+        try (Admission admission = pipeline.admit(uncached, 1)) {
+            CompletableFuture<List<float[]>> classes = pipeline.classEmbeddings(vocabulary, templates, TextWalk.BOX, admission);
+            regions = Await.result(pipeline.encodeRegions(boxed, admission), admission);
+            classUnits = Await.result(classes, admission);
+        }
         List<Rescored> out = new ArrayList<>(detections.size());
         for (int i = 0; i < detections.size(); i++) {
             Detection d = detections.get(i);

@@ -1,5 +1,6 @@
 package ai.fgclip2.server.clip;
 
+import ai.fgclip2.server.pipeline.Admission;
 import ai.fgclip2.server.pipeline.RegionEncoder.EncodedRegions;
 import ai.fgclip2.server.pipeline.text.TextWalk;
 import java.util.ArrayList;
@@ -34,9 +35,15 @@ public final class RegionClassifier {
         InputChecks checks = pipeline.checks();
         List<String> labels = checks.texts(command.labels(), "labels", checks.limits().maxLabels());
         List<String> templates = checks.templates(command.templates(), labels.size());
-        CompletableFuture<List<float[]>> classes = pipeline.classEmbeddings(labels, templates, TextWalk.BOX);
-        EncodedRegions regions = pipeline.encodeRegions(command.image(), command.boxes(), command.maxNumPatches());
-        List<float[]> classUnits = Await.result(classes);
+        ClipPipeline.BoxedImage boxed = pipeline.boxedImage(command.image(), command.boxes(), command.maxNumPatches());
+        int uncached = pipeline.texts().uncached(ClipPipeline.prompts(labels, templates), TextWalk.BOX);
+        EncodedRegions regions;
+        List<float[]> classUnits;
+        try (Admission admission = pipeline.admit(uncached, 1)) {
+            CompletableFuture<List<float[]>> classes = pipeline.classEmbeddings(labels, templates, TextWalk.BOX, admission);
+            regions = Await.result(pipeline.encodeRegions(boxed, admission), admission);
+            classUnits = Await.result(classes, admission);
+        }
         int topK = checks.topK(command.topK(), labels.size());
         List<BoxLabels> results = new ArrayList<>(regions.boxes().length);
         for (int b = 0; b < regions.boxes().length; b++) {

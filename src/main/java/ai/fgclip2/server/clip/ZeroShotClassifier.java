@@ -1,5 +1,6 @@
 package ai.fgclip2.server.clip;
 
+import ai.fgclip2.server.pipeline.Admission;
 import ai.fgclip2.server.pipeline.ImageEncoder.EncodedImage;
 import ai.fgclip2.server.pipeline.image.PreprocessedImage;
 import ai.fgclip2.server.pipeline.text.TextWalk;
@@ -33,9 +34,15 @@ public final class ZeroShotClassifier {
         List<String> templates = checks.templates(command.templates(), labels.size());
         Integer budget = checks.maxNumPatches(command.maxNumPatches());
         PreprocessedImage prepared = pipeline.preprocess(command.image(), budget);
-        CompletableFuture<EncodedImage> image = pipeline.images().encode(prepared, false);
-        List<float[]> classes = Await.result(pipeline.classEmbeddings(labels, templates, TextWalk.SHORT));
-        float[] imageUnit = Scoring.normalize(Await.result(image).embedding());
+        // the official zero-shot protocol embeds class prompts with the short walk
+        int uncached = pipeline.texts().uncached(ClipPipeline.prompts(labels, templates), TextWalk.SHORT);
+        List<float[]> classes;
+        float[] imageUnit;
+        try (Admission admission = pipeline.admit(uncached, 1)) {
+            CompletableFuture<EncodedImage> image = pipeline.images().encodeAll(List.of(prepared), false, admission).get(0);
+            classes = Await.result(pipeline.classEmbeddings(labels, templates, TextWalk.SHORT, admission), admission);
+            imageUnit = Scoring.normalize(Await.result(image, admission).embedding());
+        }
         List<LabelScore> results = new ArrayList<>(labels.size());
         for (int i = 0; i < labels.size(); i++) {
             double logit = pipeline.scores().logit(Scoring.dot(imageUnit, classes.get(i)));

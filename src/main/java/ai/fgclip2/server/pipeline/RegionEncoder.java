@@ -5,6 +5,7 @@ import ai.fgclip2.server.engine.InferenceEngine.RegionFeatures;
 import ai.fgclip2.server.engine.InferenceEngine.RegionQuery;
 import ai.fgclip2.server.pipeline.ImageEncoder.EncodedImage;
 import ai.fgclip2.server.pipeline.image.PreprocessedImage;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -30,8 +31,8 @@ public final class RegionEncoder {
     }
 
     /** The region graph runs on the vision worker that finished the image, so it never competes with it for cores. */
-    public CompletableFuture<EncodedRegions> encode(PreprocessedImage image, float[][] boxes) {
-        return imageEncoder.encode(image, true).thenApply(encoded -> new EncodedRegions(encoded, boxes,
+    public CompletableFuture<EncodedRegions> encode(PreprocessedImage image, float[][] boxes, Admission admission) {
+        return imageEncoder.encodeAll(List.of(image), true, admission).get(0).thenApply(encoded -> new EncodedRegions(encoded, boxes,
                 engine.regions(new RegionQuery(encoded.hiddenState(), image.grid().rows(), image.grid().cols(),
                         image.originalHeight(), image.originalWidth(), boxes))));
     }
