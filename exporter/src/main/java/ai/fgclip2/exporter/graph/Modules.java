@@ -63,16 +63,35 @@ final class Modules {
      * One pre-LN encoder block: {@code h = x + out_proj(MHA(LN1(x)))}, {@code x = h + fc2(gelu_tanh(fc1(LN2(h))))}.
      * It takes {@code LN1(x)} already computed and hands its own output's add to {@code nextNorm} (the next
      * block's layer_norm1, or the tower's final LayerNorm), so every residual add is fused with the LayerNorm
-     * after it. The key mask is an int32 [batch, tokens] (1 = valid) or "" for none.
+     * after it. The key mask is an int32 [batch, tokens] (1 = valid) or "" for none; {@code precision} says
+     * which of its Linear layers are int8.
      */
-    Residual encoderLayer(Residual input, String prefix, String nextNorm, TowerConfig tower, String keyMask) {
+    Residual encoderLayer(Residual input, String prefix, String nextNorm, TowerConfig tower, String keyMask, LinearPrecision.Block precision) {
         int hidden = tower.hiddenSize();
         double eps = tower.layerNormEps();
-        String attention = selfAttention(input.normed(), prefix + "self_attn", tower, keyMask);
-        String projected = matmulTransposed(attention, prefix + "self_attn.out_proj.weight", hidden, hidden);
+        String attention = precision.attention()
+                ? quantizedSelfAttention(input.normed(), prefix + "self_attn", tower, keyMask)
+                : selfAttention(input.normed(), prefix + "self_attn", tower, keyMask);
+        String projected = times(attention, prefix + "self_attn.out_proj.weight", hidden, hidden, precision.attention());
         Residual h = skipLayerNorm(projected, input.sum(), weight(prefix + "self_attn.out_proj.bias", hidden), prefix + "layer_norm2", hidden, eps);
-        String fc2 = matmulTransposed(activatedFc1(h.normed(), prefix + "mlp", tower), prefix + "mlp.fc2.weight", hidden, tower.intermediateSize());
+        String fc1 = times(h.normed(), prefix + "mlp.fc1.weight", tower.intermediateSize(), hidden, precision.fc1());
+        String activated = g.msOp("FastGelu", List.of(fc1, weight(prefix + "mlp.fc1.bias", tower.intermediateSize())));
+        String fc2 = times(activated, prefix + "mlp.fc2.weight", hidden, tower.intermediateSize(), precision.fc2());
         return skipLayerNorm(fc2, h.sum(), weight(prefix + "mlp.fc2.bias", hidden), nextNorm, hidden, eps);
+    }
+
+    /** x Wᵀ without the bias, in int8 or in the compute type. */
+    private String times(String x, String weightName, int out, int in, boolean int8) {
+        return int8 ? int8MatMul(x, weightName, out, in) : matmulTransposed(x, weightName, out, in);
+    }
+
+    /**
+     * x Wᵀ as DynamicQuantizeMatMul: x quantized per tensor to uint8 at run time, W int8 with one scale per output
+     * column, computed here from the checkpoint's float weight.
+     */
+    private String int8MatMul(String x, String weightName, int out, int in) {
+        GraphBuilder.Int8Names w = g.int8Weight(weightName + ".int8", Int8Weight.quantize(checkpoint.floats(weightName, out, in), out, in));
+        return g.msOp("DynamicQuantizeMatMul", List.of(x, w.values(), w.scales()));
     }
 
     /** q, k, v projections with bias over the same tokens, multi-head softmax attention, no causal mask. */
@@ -82,11 +101,30 @@ final class Modules {
                 weight(prefix + ".q_proj.weight", hidden, hidden),
                 weight(prefix + ".k_proj.weight", hidden, hidden),
                 weight(prefix + ".v_proj.weight", hidden, hidden)), Attr.i("axis", 0));
-        String packedBias = g.op("Concat", List.of(
+        return packedAttention(x, packedWeight, packedBias(prefix, hidden), tower.numHeads(), keyMask);
+    }
+
+    /**
+     * The same with com.microsoft QAttention: x quantized per tensor to uint8 at run time (DynamicQuantizeLinear),
+     * q/k/v as one int8 [D, 3D] weight with per-column scales; the attention core itself runs in float32.
+     */
+    private String quantizedSelfAttention(String x, String prefix, TowerConfig tower, String keyMask) {
+        int hidden = tower.hiddenSize();
+        GraphBuilder.Int8Names qkv = g.int8Weight(prefix + ".qkv_proj.int8", Int8Weight.concatColumns(
+                Int8Weight.quantize(checkpoint.floats(prefix + ".q_proj.weight", hidden, hidden), hidden, hidden),
+                Int8Weight.quantize(checkpoint.floats(prefix + ".k_proj.weight", hidden, hidden), hidden, hidden),
+                Int8Weight.quantize(checkpoint.floats(prefix + ".v_proj.weight", hidden, hidden), hidden, hidden)));
+        String[] quantized = g.ops("DynamicQuantizeLinear", "", List.of(x), 3);
+        // input, weight, bias, input_scale, weight_scale, mask_index, input_zero_point; the weight zero point is 0
+        return g.msOp("QAttention", List.of(quantized[0], qkv.values(), packedBias(prefix, hidden), quantized[1], qkv.scales(), keyMask, quantized[2]),
+                Attr.i("num_heads", tower.numHeads()));
+    }
+
+    private String packedBias(String prefix, int hidden) {
+        return g.op("Concat", List.of(
                 weight(prefix + ".q_proj.bias", hidden),
                 weight(prefix + ".k_proj.bias", hidden),
                 weight(prefix + ".v_proj.bias", hidden)), Attr.i("axis", 0));
-        return packedAttention(x, packedWeight, packedBias, tower.numHeads(), keyMask);
     }
 
     /** com.microsoft Attention over a packed [3D, D] q/k/v weight (rows: Wq, Wk, Wv) and [3D] bias. */
@@ -96,15 +134,11 @@ final class Modules {
         return g.msOp("Attention", inputs, Attr.i("num_heads", numHeads));
     }
 
-    /** fc2(gelu_tanh(fc1(x))) with fc2's bias. */
+    /** The heads' fc2(gelu_tanh(fc1(x))) with fc2's bias; FastGelu is exactly the tanh approximation and takes fc1's bias. */
     String mlp(String x, String prefix, TowerConfig tower) {
-        return linear(activatedFc1(x, prefix, tower), prefix + ".fc2", tower.hiddenSize(), tower.intermediateSize());
-    }
-
-    /** gelu_tanh(fc1(x)); FastGelu is exactly the tanh approximation and takes fc1's bias. */
-    private String activatedFc1(String x, String prefix, TowerConfig tower) {
         String fc1 = matmulTransposed(x, prefix + ".fc1.weight", tower.intermediateSize(), tower.hiddenSize());
-        return g.msOp("FastGelu", List.of(fc1, weight(prefix + ".fc1.bias", tower.intermediateSize())));
+        String activated = g.msOp("FastGelu", List.of(fc1, weight(prefix + ".fc1.bias", tower.intermediateSize())));
+        return linear(activated, prefix + ".fc2", tower.hiddenSize(), tower.intermediateSize());
     }
 
     /**
@@ -116,7 +150,7 @@ final class Modules {
         Residual stream = new Residual(layerNorm(x, layers + "0.layer_norm1", tower.hiddenSize(), tower.layerNormEps()), x);
         for (int layer = 0; layer < tower.numLayers(); layer++) {
             String nextNorm = layer + 1 < tower.numLayers() ? layers + (layer + 1) + ".layer_norm1" : finalNorm;
-            stream = encoderLayer(stream, layers + layer + ".", nextNorm, tower, keyMask);
+            stream = encoderLayer(stream, layers + layer + ".", nextNorm, tower, keyMask, g.linears().block(layer, tower.numLayers()));
         }
         return stream.normed();
     }
