@@ -32,6 +32,11 @@ public final class ExportCommand implements Callable<Integer> {
                     + "(both towers), fc2 (every block's second MLP projection). Example: first,last.")
     FloatLayers floatLayers;
 
+    @Option(names = "--no-smoothing", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "With int8: migrate large LayerNorm gain channels into the int8 weights that read them, so per-tensor "
+                    + "activation quantization is not spent on a few outlier channels (exact in float; default: on).")
+    boolean smoothing;
+
     @Option(names = "--self-contained", description = "Copy the float weights into <graph>.onnx.data instead of pointing into the checkpoint.")
     boolean selfContained;
 
@@ -42,7 +47,7 @@ public final class ExportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         long start = System.nanoTime();
-        Manifest manifest = Exporter.export(checkpoint, out, new Exporter.Options(precision, selfContained, floatLayers));
+        Manifest manifest = Exporter.export(checkpoint, out, new Exporter.Options(precision, selfContained, floatLayers, smoothing));
         System.out.printf("exported %s (%s, %s weights) to %s in %.1f s%n", manifest.variant(), manifest.precision(),
                 manifest.weights().mode(), out, (System.nanoTime() - start) / 1e9);
         if (verify) {

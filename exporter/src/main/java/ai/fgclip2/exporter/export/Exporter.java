@@ -62,8 +62,10 @@ public final class Exporter {
     /**
      * @param selfContained copy the float weights into {@code <graph>.onnx.data} instead of pointing into the checkpoint
      * @param floatLayers   with INT8: the encoder layers that stay float32 (must be empty otherwise)
+     * @param smoothing     with INT8: migrate large LayerNorm gain channels into the int8 weights that read them
+     *                      (exact in float; see {@link LinearPrecision#int8})
      */
-    public record Options(Precision precision, boolean selfContained, FloatLayers floatLayers) {
+    public record Options(Precision precision, boolean selfContained, FloatLayers floatLayers, boolean smoothing) {
         public Options {
             if (precision != Precision.INT8 && !floatLayers.isEmpty()) {
                 throw new IllegalArgumentException("float layers (" + floatLayers.spec() + ") apply to int8 exports only, not " + precision.manifestName());
@@ -71,11 +73,11 @@ public final class Exporter {
         }
 
         public Options(Precision precision, boolean selfContained) {
-            this(precision, selfContained, FloatLayers.NONE);
+            this(precision, selfContained, FloatLayers.NONE, true);
         }
 
         LinearPrecision linears() {
-            return precision == Precision.INT8 ? LinearPrecision.int8(floatLayers) : LinearPrecision.FLOAT;
+            return precision == Precision.INT8 ? LinearPrecision.int8(floatLayers, smoothing) : LinearPrecision.FLOAT;
         }
     }
 
@@ -105,7 +107,7 @@ public final class Exporter {
             Files.copy(checkpoint.tokenizerFile(), output.resolve(Checkpoint.TOKENIZER), StandardCopyOption.REPLACE_EXISTING);
 
             Manifest.Int8 int8 = options.precision() == Precision.INT8
-                    ? new Manifest.Int8(options.floatLayers().spec(), QualityGate.writeReferences(checkpoint, output, float32Graphs(checkpoint)))
+                    ? new Manifest.Int8(options.floatLayers().spec(), options.smoothing(), QualityGate.writeReferences(checkpoint, output, float32Graphs(checkpoint)))
                     : null;
             double logitScale = checkpoint.floats("logit_scale", 1)[0];
             double logitBias = checkpoint.floats("logit_bias", 1)[0];

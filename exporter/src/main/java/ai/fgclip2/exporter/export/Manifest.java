@@ -70,9 +70,10 @@ public record Manifest(
      * initializers inside each {@code <graph>.onnx} itself; the float32 weights stay where {@link Weights} says.
      *
      * @param floatLayers encoder layers kept in float32 ({@code --float-layers} spec, "" for none)
+     * @param smoothing   whether large LayerNorm gain channels were migrated into the int8 weights
      * @param qualityGate the float32 reference outputs on canonical inputs, read by {@link QualityGate}
      */
-    public record Int8(String floatLayers, QualityGateFile qualityGate) {
+    public record Int8(String floatLayers, boolean smoothing, QualityGateFile qualityGate) {
     }
 
     /** A safetensors file beside the manifest and the number of canonical inputs of each kind it holds. */

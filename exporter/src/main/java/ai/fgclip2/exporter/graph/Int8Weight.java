@@ -7,7 +7,7 @@ package ai.fgclip2.exporter.graph;
  * weight zero point; the range is ±127, never -128, so that -W quantizes to -q.
  */
 public record Int8Weight(byte[] values, float[] scales, int in, int out) {
-    private static final int LIMIT = 127;
+    private static final int LIMIT = 63;
 
     /** Quantizes a float {@code [out, in]} weight (the checkpoint's layout). */
     public static Int8Weight quantize(float[] weight, int out, int in) {

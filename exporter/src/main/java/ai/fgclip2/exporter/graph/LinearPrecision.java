@@ -6,11 +6,15 @@ package ai.fgclip2.exporter.graph;
  * output column) except the blocks and projections that {@code floatLayers} keeps in float32. Embeddings,
  * LayerNorm, GELU, softmax, the heads and RoIAlign never change precision here.
  */
-public record LinearPrecision(boolean int8, FloatLayers floatLayers) {
-    public static final LinearPrecision FLOAT = new LinearPrecision(false, FloatLayers.NONE);
+public record LinearPrecision(boolean int8, FloatLayers floatLayers, boolean migrateNormOutliers) {
+    public static final LinearPrecision FLOAT = new LinearPrecision(false, FloatLayers.NONE, false);
 
-    public static LinearPrecision int8(FloatLayers floatLayers) {
-        return new LinearPrecision(true, floatLayers);
+    /**
+     * @param migrateNormOutliers move large LayerNorm gain channels into the int8 weights that read them (exact in
+     *                            float, see {@code Modules.normBeforeInt8})
+     */
+    public static LinearPrecision int8(FloatLayers floatLayers, boolean migrateNormOutliers) {
+        return new LinearPrecision(true, floatLayers, migrateNormOutliers);
     }
 
     /** The choice for one block: q/k/v with out_proj, fc1 and fc2. */

@@ -50,29 +50,38 @@ class Int8QualityTest {
     private record Thresholds(double cosine, double centredCosine, double relativeL2, double zeroShot, double boxes) {
     }
 
-    private static final Thresholds THRESHOLDS = new Thresholds(0.99, 0.95, 0.15, 0.90, 0.90);
+    private static final Thresholds THRESHOLDS = new Thresholds(0.999, 0.97, 0.05, 0.90, 0.70);
 
     @Test
     void tinyFixture() throws Exception {
         ReferenceFixture fixture = ReferenceFixture.load();
         Path checkpoint = fixture.checkpointCopy(work.resolve("fixture"));
-        assertAgreement("fixture", measure(checkpoint, "fixture", FloatLayers.NONE, fixture), THRESHOLDS);
+        assertAgreement("fixture", measure(checkpoint, "fixture", FloatLayers.NONE, true, fixture), THRESHOLDS);
     }
 
     @Test
     void synthesizedCheckpointWithOutlierChannels() throws Exception {
         Path checkpoint = work.resolve("outliers");
         Synthesizer.write(SynthSize.TINY, 7, checkpoint, Synthesizer.Outliers.typical(SynthSize.TINY.config().hiddenSize()));
-        assertAgreement("outliers", measure(checkpoint, "outliers", FloatLayers.NONE, null), THRESHOLDS);
+        Measured smoothed = measure(checkpoint, "outliers", FloatLayers.NONE, true, null);
+        Measured plain = measure(checkpoint, "outliers-no-smoothing", FloatLayers.NONE, false, null);
+        report("outliers, no smoothing", plain);
+        assertAgreement("outliers", smoothed, THRESHOLDS);
+        // the outlier channels are what the smoothing is for: without it the same checkpoint must do clearly worse
+        assertThat(worstCentredCosine(plain)).as("centred cosine without smoothing").isLessThan(worstCentredCosine(smoothed) - 0.05);
+    }
+
+    private static double worstCentredCosine(Measured measured) {
+        return measured.outputs().values().stream().mapToDouble(QualityGate.Agreement::minCentredCosine).min().orElseThrow();
     }
 
     /** What one int8 export measured against float32. */
-    record Measured(Map<String, QualityGate.Agreement> outputs, double zeroShotAgreement, double boxAgreement) {
+    record Measured(Map<String, QualityGate.Agreement> outputs, double zeroShotAgreement, double boxAgreement, double zeroShotMargin, double boxMargin) {
     }
 
-    static Measured measure(Path checkpoint, String name, FloatLayers floatLayers, ReferenceFixture fixture) throws Exception {
+    static Measured measure(Path checkpoint, String name, FloatLayers floatLayers, boolean smoothing, ReferenceFixture fixture) throws Exception {
         Exporter.export(checkpoint, work.resolve(name + "-fp32"), new Exporter.Options(Exporter.Precision.FP32, false));
-        Exporter.export(checkpoint, work.resolve(name + "-int8"), new Exporter.Options(Exporter.Precision.INT8, false, floatLayers));
+        Exporter.export(checkpoint, work.resolve(name + "-int8"), new Exporter.Options(Exporter.Precision.INT8, false, floatLayers, smoothing));
         QualityGate.Inputs inputs = QualityGate.Inputs.generate(11, Checkpoint.open(checkpoint).config(),
                 IntStream.range(0, LABELS).map(i -> 1 + i % 40).toArray(), new int[] {30, 60, 90, 120, 150, 180},
                 new int[][] {{16, 16}, {8, 8}, {10, 24}, {24, 10}, {32, 32}, {13, 19}, {18, 14}, {6, 40}, {27, 36}, {16, 12}, {11, 11}, {20, 20}});
@@ -84,7 +93,9 @@ class Int8QualityTest {
         }
         return new Measured(agreements,
                 topOneAgreement(full.get(VisionGraph.IMAGE_EMBEDS), full.get(TextGraph.SHORT_EMBEDS), quantized.get(VisionGraph.IMAGE_EMBEDS), quantized.get(TextGraph.SHORT_EMBEDS)),
-                topOneAgreement(full.get(RegionGraph.REGION_EMBEDS), full.get(TextGraph.BOX_EMBEDS), quantized.get(RegionGraph.REGION_EMBEDS), quantized.get(TextGraph.BOX_EMBEDS)));
+                topOneAgreement(full.get(RegionGraph.REGION_EMBEDS), full.get(TextGraph.BOX_EMBEDS), quantized.get(RegionGraph.REGION_EMBEDS), quantized.get(TextGraph.BOX_EMBEDS)),
+                medianMargin(full.get(VisionGraph.IMAGE_EMBEDS), full.get(TextGraph.SHORT_EMBEDS)),
+                medianMargin(full.get(RegionGraph.REGION_EMBEDS), full.get(TextGraph.BOX_EMBEDS)));
     }
 
     /** The outputs of one export on the generated inputs, with the fixture's real images and boxes added when given. */
@@ -128,22 +139,33 @@ class Int8QualityTest {
     }
 
     private static int best(float[] query, List<float[]> labels) {
-        int best = -1;
-        double bestCosine = Double.NEGATIVE_INFINITY;
-        for (int j = 0; j < labels.size(); j++) {
-            double cosine = ParityTest.dot(query, labels.get(j)) / Math.sqrt(ParityTest.dot(query, query) * ParityTest.dot(labels.get(j), labels.get(j)));
-            if (cosine > bestCosine) {
-                bestCosine = cosine;
-                best = j;
-            }
-        }
-        return best;
+        double[] cosines = cosines(query, labels);
+        return IntStream.range(0, cosines.length).reduce((a, b) -> cosines[b] > cosines[a] ? b : a).orElseThrow();
+    }
+
+    /** How far the best label's cosine lies above the second's, the median over the queries: near 0 means near-ties. */
+    private static double medianMargin(List<float[]> queries, List<float[]> labels) {
+        double[] margins = queries.stream().mapToDouble(query -> {
+            double[] sorted = cosines(query, labels);
+            Arrays.sort(sorted);
+            return sorted[sorted.length - 1] - sorted[sorted.length - 2];
+        }).sorted().toArray();
+        return margins[margins.length / 2];
+    }
+
+    private static double[] cosines(float[] query, List<float[]> labels) {
+        return labels.stream().mapToDouble(label -> ParityTest.dot(query, label) / Math.sqrt(ParityTest.dot(query, query) * ParityTest.dot(label, label))).toArray();
+    }
+
+    static void report(String name, Measured measured) {
+        measured.outputs().values().forEach(a -> System.out.printf("int8 vs fp32 [%s] %s%n", name, a));
+        System.out.printf("int8 vs fp32 [%s] top-1 agreement: zero-shot %.3f, box classification %.3f (%d labels; median float32 margin "
+                        + "between the best and second label: zero-shot %.4f, boxes %.4f)%n",
+                name, measured.zeroShotAgreement(), measured.boxAgreement(), LABELS, measured.zeroShotMargin(), measured.boxMargin());
     }
 
     static void assertAgreement(String name, Measured measured, Thresholds thresholds) {
-        measured.outputs().values().forEach(a -> System.out.printf("int8 vs fp32 [%s] %s%n", name, a));
-        System.out.printf("int8 vs fp32 [%s] top-1 agreement: zero-shot %.3f (%d labels), box classification %.3f%n",
-                name, measured.zeroShotAgreement(), LABELS, measured.boxAgreement());
+        report(name, measured);
         for (QualityGate.Agreement a : measured.outputs().values()) {
             assertThat(a.minCosine()).as("%s %s cosine", name, a.output()).isGreaterThanOrEqualTo(thresholds.cosine());
             assertThat(a.minCentredCosine()).as("%s %s centred cosine", name, a.output()).isGreaterThanOrEqualTo(thresholds.centredCosine());
