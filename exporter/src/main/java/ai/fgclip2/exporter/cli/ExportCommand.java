@@ -32,25 +32,25 @@ public final class ExportCommand implements Callable<Integer> {
                     + "(both towers), fc2 (every block's second MLP projection). Example: first,last.")
     FloatLayers floatLayers;
 
-    @Option(names = "--no-smoothing", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "With int8: migrate large LayerNorm gain channels into the int8 weights that read them, so per-tensor "
-                    + "activation quantization is not spent on a few outlier channels (exact in float; default: on).")
-    boolean smoothing;
+    @Option(names = "--no-smoothing",
+            description = "With int8: do not migrate large LayerNorm gain channels into the int8 weights that read them (by default "
+                    + "they are, so per-tensor activation quantization is not spent on a few outlier channels; exact in float).")
+    boolean noSmoothing;
 
     @Option(names = "--self-contained", description = "Copy the float weights into <graph>.onnx.data instead of pointing into the checkpoint.")
     boolean selfContained;
 
-    @Option(names = "--no-verify", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "Load every graph in ONNX Runtime after writing it (default: on).")
-    boolean verify;
+    // a plain flag: picocli's negatable form with fallbackValue "true" left --no-verify verifying anyway
+    @Option(names = "--no-verify", description = "Do not load every graph in ONNX Runtime after writing it (nor run the int8 quality gate).")
+    boolean noVerify;
 
     @Override
     public Integer call() throws Exception {
         long start = System.nanoTime();
-        Manifest manifest = Exporter.export(checkpoint, out, new Exporter.Options(precision, selfContained, floatLayers, smoothing));
+        Manifest manifest = Exporter.export(checkpoint, out, new Exporter.Options(precision, selfContained, floatLayers, !noSmoothing));
         System.out.printf("exported %s (%s, %s weights) to %s in %.1f s%n", manifest.variant(), manifest.precision(),
                 manifest.weights().mode(), out, (System.nanoTime() - start) / 1e9);
-        if (verify) {
+        if (!noVerify) {
             OrtEnvironment environment = OrtEnvironment.getEnvironment();
             for (String graph : manifest.graphs().keySet()) {
                 long loadStart = System.nanoTime();

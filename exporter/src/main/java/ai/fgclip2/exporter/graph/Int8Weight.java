@@ -3,8 +3,11 @@ package ai.fgclip2.exporter.graph;
 /**
  * An {@code nn.Linear} weight quantized symmetrically to int8 with one scale per output column, stored
  * pre-transposed as the right-hand matrix of {@code x W}: {@code values} is [in, out] row-major and
- * {@code W[o][i] ≈ values[i * out + o] * scales[o]}. Symmetric (zero point 0) so ONNX Runtime needs no
- * weight zero point; the range is ±127, never -128, so that -W quantizes to -q.
+ * {@code W[o][i] ≈ values[i * out + o] * scales[o]}. Symmetric (zero point 0), so ONNX Runtime needs no weight
+ * zero point. The range is ±63 (7 bits), not ±127: on CPUs without VNNI, ONNX Runtime's AVX2 uint8 x int8 kernel
+ * adds pairs of products in int16 with saturation, and 2 x 255 x 127 overflows it while 2 x 255 x 63 does not.
+ * Measured on an AVX2-only EPYC, full-range weights gave about 3x the error of 7-bit ones; with VNNI the 7-bit
+ * range costs little, and an export must run on whichever CPU serves it.
  */
 public record Int8Weight(byte[] values, float[] scales, int in, int out) {
     private static final int LIMIT = 63;

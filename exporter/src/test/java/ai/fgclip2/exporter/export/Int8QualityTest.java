@@ -30,15 +30,20 @@ import org.junit.jupiter.api.io.TempDir;
  * top-1 agreement of zero-shot classification (image vs short-walk labels) and box classification (region vs
  * box-walk labels).
  *
- * <p>Thresholds, from what was measured (2026-12-03, ORT 1.29 CPU, VNNI), with margin:
+ * <p>Thresholds, set from what was measured (2026-12-03, ORT 1.29 CPU, 2-core AMD EPYC with AVX2 and no VNNI),
+ * with margin. Worst case over the outputs (short, box, long, image, region embeddings):
  * <pre>
- *                          measured (fixture / outliers)    asserted
- *   min cosine              see report                       >= 0.99
- *   min centred cosine      see report                       >= 0.95
- *   max relative L2         see report                       <= 0.15
- *   zero-shot top-1 agr.    see report                       >= 0.90
- *   box top-1 agreement     see report                       >= 0.90
+ *                          fixture    outliers   outliers without smoothing   asserted
+ *   min cosine              0.99984    0.99972    0.98796                      >= 0.999
+ *   min centred cosine      0.98824    0.98495    0.11762                      >= 0.97
+ *   max relative L2 error   0.0178     0.0237     0.1581                       <= 0.05
+ *   zero-shot top-1 agr.    1.000      1.000      0.750                        >= 0.90
+ *   box top-1 agreement     0.803      0.806      0.000                        >= 0.70
  * </pre>
+ * Box classification agreement is lowest because random weights make near-ties: the median float32 margin between
+ * the best and the second label is 0.004 (fixture) and 0.001 (outliers) in cosine. Without the LayerNorm outlier
+ * migration ("smoothing") the outlier checkpoint fails every threshold but the plain cosine, which is why the
+ * centred cosine is part of the gate.
  */
 class Int8QualityTest {
     private static final int LABELS = 128;
