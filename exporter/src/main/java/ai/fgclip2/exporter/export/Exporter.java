@@ -33,7 +33,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.BiFunction;
 
-/** Checkpoint directory -> text.onnx, vision.onnx, region.onnx, tokenizer.json and manifest.json. */
+/**
+ * Checkpoint directory -> text.onnx, vision.onnx, region.onnx, tokenizer.json and manifest.json (and, for int8,
+ * quality_gate.safetensors). Float weights point into the checkpoint, or into {@code <graph>.onnx.data} when
+ * self-contained; int8 weights and their scales are initializers inside each {@code .onnx} (about 85 MB per base
+ * tower, well under protobuf's 2 GB), because ONNX Runtime resolves all external data against one folder and
+ * refuses paths that leave it, so a data file beside the graph could not be combined with weights in the checkpoint.
+ */
 public final class Exporter {
     public static final String TEXT = "text";
     public static final String VISION = "vision";

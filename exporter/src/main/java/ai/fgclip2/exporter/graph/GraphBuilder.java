@@ -21,7 +21,8 @@ import java.util.Map;
 /**
  * A small typed builder for one ONNX graph. Values are referred to by name; every {@code op} call adds one
  * node and returns its (first) output name. Checkpoint weights become initializers whose data stays in the
- * safetensors file (external data), cast once to the graph's compute type.
+ * safetensors file (external data), cast once to the graph's compute type. Values computed by the exporter
+ * (int8 weights, their scales, migrated LayerNorm gains) are held inside the graph itself.
  */
 public final class GraphBuilder {
     public static final String MS_DOMAIN = "com.microsoft";

@@ -8,7 +8,8 @@ import java.util.List;
  * The building blocks of FG-CLIP 2 (fgclip2-inference.md sections 4-6), one method per checkpoint module, named
  * as in the checkpoint. Activations are [batch, tokens, hidden] in the graph's compute type. Attention, the
  * residual + LayerNorm pair and GELU use ONNX Runtime's fused com.microsoft kernels, which ORT does not
- * produce by itself from the plain subgraphs.
+ * produce by itself from the plain subgraphs. In an int8 graph ({@link GraphBuilder#linears()}) the encoder
+ * blocks' Linear layers become DynamicQuantizeMatMul and QAttention over int8 weights computed here.
  */
 final class Modules {
     private final GraphBuilder g;
