@@ -26,8 +26,9 @@ public final class SynthCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Output directory (created if missing; existing checkpoint files are replaced).")
     Path out;
 
-    @Option(names = "--outliers", description = "Give the same few channels of every LayerNorm gain 20x the others' (about 1 in 200 channels), "
-            + "as trained ViTs have: a checkpoint on which int8 quantization is tested less kindly than on plain random weights.")
+    @Option(names = "--outliers", description = "Give the same few channels (about 1 in 200) of every encoder block's LayerNorm gains 20x "
+            + "the others' and divide the weights reading them by 20, as trained ViTs have: the float model is unchanged in scale, but "
+            + "the activations entering the Linear layers carry outliers, a harder test for int8 than plain random weights.")
     boolean outliers;
 
     @Spec
