@@ -16,10 +16,13 @@ public record Fgclip2Properties(
         @DefaultValue Cache cache) {
 
     /**
-     * @param dir       an exported model (manifest.json) or a Hugging Face checkpoint folder; unset = built-in demo model
-     * @param precision precision used when this service exports a checkpoint itself: fp32 or fp16
+     * @param dir                  an exported model (manifest.json) or a Hugging Face checkpoint folder; unset = built-in demo model
+     * @param precision            precision used when this service exports a checkpoint itself: fp32, fp16 or int8
+     * @param int8MinCosine        an int8 model must reach this worst-case cosine with float32 on its canonical inputs, or the service does not start
+     * @param int8MinCentredCosine the same for the cosine after removing the mean embedding
      */
-    public record Model(Path dir, @DefaultValue("fp32") String precision) {
+    public record Model(Path dir, @DefaultValue("fp32") String precision, @DefaultValue("0.999") double int8MinCosine,
+                        @DefaultValue("0.97") double int8MinCentredCosine) {
     }
 
     /**

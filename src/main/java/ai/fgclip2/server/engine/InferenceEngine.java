@@ -61,6 +61,9 @@ public interface InferenceEngine extends AutoCloseable {
     /** Dense map and RoIAlign features of one image. */
     RegionFeatures regions(RegionQuery query);
 
+    /** For an int8 export, its measured agreement with float32 (run when the engine opened); null otherwise. */
+    QuantizationAgreement quantizationAgreement();
+
     /** The model's hidden size D (= embedding size). */
     default int hiddenSize() {
         return model().manifest().dimensions().hiddenSize();

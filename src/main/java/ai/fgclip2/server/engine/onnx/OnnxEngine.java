@@ -2,6 +2,7 @@ package ai.fgclip2.server.engine.onnx;
 
 import ai.fgclip2.exporter.export.Exporter;
 import ai.fgclip2.exporter.export.GraphSessions;
+import ai.fgclip2.exporter.export.QualityGate;
 import ai.fgclip2.exporter.graph.RegionGraph;
 import ai.fgclip2.exporter.graph.TextGraph;
 import ai.fgclip2.exporter.graph.VisionGraph;
@@ -9,6 +10,7 @@ import ai.fgclip2.server.engine.EngineException;
 import ai.fgclip2.server.engine.EngineSettings;
 import ai.fgclip2.server.engine.InferenceEngine;
 import ai.fgclip2.server.engine.ModelFiles;
+import ai.fgclip2.server.engine.QuantizationAgreement;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -46,6 +48,7 @@ public final class OnnxEngine implements InferenceEngine {
     private final Timer textTimer;
     private final Timer visionTimer;
     private final Timer regionTimer;
+    private final QuantizationAgreement quantizationAgreement;
 
     public OnnxEngine(ModelFiles model, EngineSettings settings, MeterRegistry registry) throws OrtException {
         this.model = model;
@@ -81,6 +84,18 @@ public final class OnnxEngine implements InferenceEngine {
         this.text = sessions.text();
         this.vision = sessions.vision();
         this.region = sessions.region();
+        this.quantizationAgreement = "int8".equals(model.manifest().precision()) ? qualityGate() : null;
+    }
+
+    /** The int8 graphs on the exporter's canonical inputs, against the float32 outputs it stored beside them. */
+    private QuantizationAgreement qualityGate() throws OrtException {
+        QualityGate.Report report = QualityGate.check(model.directory(), model.manifest(), text, vision, region);
+        return new QuantizationAgreement(report.minCosine(), report.minCentredCosine(), report.maxRelativeL2Error(), report.summary());
+    }
+
+    @Override
+    public QuantizationAgreement quantizationAgreement() {
+        return quantizationAgreement;
     }
 
     private record Sessions(String provider, OrtSession text, OrtSession vision, OrtSession region) {
