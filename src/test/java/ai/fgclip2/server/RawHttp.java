@@ -44,13 +44,10 @@ public final class RawHttp implements AutoCloseable {
     }
 
     public RawHttp send(byte[] bytes) {
-        try {
-            socket.getOutputStream().write(bytes);
-            socket.getOutputStream().flush();
-            return this;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        if (!trySend(bytes)) {
+            throw new AssertionError("the server closed the connection while the request was being sent");
         }
+        return this;
     }
 
     /** Sends, and reports false instead of failing when the server has closed the connection. */
