@@ -23,7 +23,6 @@ import org.springframework.web.bind.MissingServletRequestParameterException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.method.annotation.MethodArgumentTypeMismatchException;
-import org.springframework.web.multipart.MaxUploadSizeExceededException;
 import org.springframework.web.multipart.MultipartException;
 import org.springframework.web.multipart.support.MissingServletRequestPartException;
 import org.springframework.web.servlet.resource.NoResourceFoundException;
@@ -96,9 +95,6 @@ public class ProblemAdvice {
                 return problem(problem, request);
             }
         }
-        if (e instanceof MaxUploadSizeExceededException) {
-            return problem(ProblemType.LIMIT_EXCEEDED, "The upload is larger than fgclip2.limits.max-request-bytes.", null, request);
-        }
         return problem(ProblemType.INVALID_REQUEST, "The multipart body could not be read; send multipart/form-data with a boundary.", null, request);
     }
 
@@ -159,13 +155,19 @@ public class ProblemAdvice {
         return body;
     }
 
-    /** The request path as the problem's {@code instance}; a path that is no valid URI (the container refused it) is left out. */
+    /** The request path as the problem's {@code instance}, percent-encoded where the container refused it as malformed. */
     private static java.net.URI instanceUri(String path) {
-        try {
-            return path == null ? null : java.net.URI.create(path);
-        } catch (IllegalArgumentException e) {
+        if (path == null) {
             return null;
         }
+        try {
+            return java.net.URI.create(path);
+        } catch (IllegalArgumentException malformed) {
+            try {
+                return new java.net.URI(null, null, path, null);
+            } catch (java.net.URISyntaxException e) {
+                return null;
+            }
+        }
     }
-
 }

@@ -55,6 +55,7 @@ class ContainerErrorsTest extends E2eServerTest {
             assertThat(problem.path("type").asString()).as(c.name()).isEqualTo("urn:fgclip2:problem:" + c.type());
             assertThat(problem.path("status").asInt()).isEqualTo(c.status());
             assertThat(problem.path("detail").asString()).isNotBlank();
+            assertThat(problem.path("instance").asString()).as(c.name()).startsWith("/");
             assertThat(response.body()).doesNotContain("<html").doesNotContain("Tomcat").doesNotContain("timestamp");
         }));
     }
