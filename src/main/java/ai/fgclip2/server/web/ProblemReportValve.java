@@ -27,9 +27,11 @@ public class ProblemReportValve extends ErrorReportValve {
             return;
         }
         ProblemType type = ProblemType.forStatus(status);
+        // a request line too long or too broken to read has no path: the problem names the root then
+        String path = request.getRequestURI() == null || request.getRequestURI().isEmpty() ? "/" : request.getRequestURI();
         try {
             response.resetBuffer(true);
-            ProblemResponses.write(response, ProblemAdvice.body(type, ProblemErrorController.containerDetail(status), null, request.getRequestURI()), false);
+            ProblemResponses.write(response, ProblemAdvice.body(type, ProblemErrorController.containerDetail(status), null, path), false);
         } catch (IOException | IllegalStateException e) {
             // the connection is gone or the response is committed: nothing more can be said
         }
