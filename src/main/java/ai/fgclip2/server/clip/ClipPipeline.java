@@ -47,7 +47,7 @@ public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder
      * refuses the whole request (QueueFullException) before any of it is queued.
      */
     public Admission admit(int textItems, int imageItems) {
-        return Admission.of(texts, textItems, images, imageItems, checks.limits().requestTimeout());
+        return Admission.of(texts, textItems, images, imageItems, checks.limits().inferenceDeadline());
     }
 
     /** An image with its boxes under {@code /boxes}: counted, checked against the image and clipped to it. */
