@@ -76,6 +76,23 @@ public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder
         return regions.encode(boxed.image(), boxed.boxes(), admission);
     }
 
+    /** A boxed image's region features and a label set's box-walk class embeddings. */
+    public record BoxesAndClasses(EncodedRegions regions, List<float[]> classUnits) {
+    }
+
+    /**
+     * Box classification's inputs in one admission: the region features of the boxes and the box-walk class
+     * embeddings (templates averaged) of the labels, computed side by side.
+     */
+    public BoxesAndClasses boxesAndClasses(BoxedImage boxed, List<String> labels, List<String> templates) {
+        int uncached = texts.uncached(prompts(labels, templates), TextWalk.BOX);
+        try (Admission admission = admit(uncached, 1)) {
+            CompletableFuture<List<float[]>> classes = classEmbeddings(labels, templates, TextWalk.BOX, admission);
+            EncodedRegions regions = Await.result(encodeRegions(boxed, admission), admission);
+            return new BoxesAndClasses(regions, Await.result(classes, admission));
+        }
+    }
+
     /** The prompts of a label set: each label, or each label in each template. */
     public static List<String> prompts(List<String> labels, List<String> templates) {
         List<String> prompts = new ArrayList<>();

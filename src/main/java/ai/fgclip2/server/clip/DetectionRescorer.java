@@ -1,11 +1,8 @@
 package ai.fgclip2.server.clip;
 
-import ai.fgclip2.server.pipeline.Admission;
 import ai.fgclip2.server.pipeline.RegionEncoder.EncodedRegions;
-import ai.fgclip2.server.pipeline.text.TextWalk;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * Rescoring an open-vocabulary detector's boxes (LLMDet and the like): each box's alignment probability is the
@@ -54,14 +51,9 @@ public final class DetectionRescorer {
         }
         List<String> templates = checks.templates(command.templates(), vocabulary.size());
         ClipPipeline.BoxedImage boxed = pipeline.boxedImage(command.image(), boxes, command.maxNumPatches(), i -> "/detections/" + i + "/box");
-        int uncached = pipeline.texts().uncached(ClipPipeline.prompts(vocabulary, templates), TextWalk.BOX);
-        EncodedRegions regions;
-        List<float[]> classUnits;
-        try (Admission admission = pipeline.admit(uncached, 1)) {
-            CompletableFuture<List<float[]>> classes = pipeline.classEmbeddings(vocabulary, templates, TextWalk.BOX, admission);
-            regions = Await.result(pipeline.encodeRegions(boxed, admission), admission);
-            classUnits = Await.result(classes, admission);
-        }
+        ClipPipeline.BoxesAndClasses encoded = pipeline.boxesAndClasses(boxed, vocabulary, templates);
+        EncodedRegions regions = encoded.regions();
+        List<float[]> classUnits = encoded.classUnits();
         List<Rescored> out = new ArrayList<>(detections.size());
         for (int i = 0; i < detections.size(); i++) {
             Detection d = detections.get(i);

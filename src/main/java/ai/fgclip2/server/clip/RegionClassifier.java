@@ -1,12 +1,9 @@
 package ai.fgclip2.server.clip;
 
-import ai.fgclip2.server.pipeline.Admission;
 import ai.fgclip2.server.pipeline.RegionEncoder.EncodedRegions;
-import ai.fgclip2.server.pipeline.text.TextWalk;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * Box classification (the COCO/LVIS protocol): each region feature against box-walk class embeddings,
@@ -36,14 +33,9 @@ public final class RegionClassifier {
         List<String> labels = checks.texts(command.labels(), "labels", checks.limits().maxLabels());
         List<String> templates = checks.templates(command.templates(), labels.size());
         ClipPipeline.BoxedImage boxed = pipeline.boxedImage(command.image(), command.boxes(), command.maxNumPatches());
-        int uncached = pipeline.texts().uncached(ClipPipeline.prompts(labels, templates), TextWalk.BOX);
-        EncodedRegions regions;
-        List<float[]> classUnits;
-        try (Admission admission = pipeline.admit(uncached, 1)) {
-            CompletableFuture<List<float[]>> classes = pipeline.classEmbeddings(labels, templates, TextWalk.BOX, admission);
-            regions = Await.result(pipeline.encodeRegions(boxed, admission), admission);
-            classUnits = Await.result(classes, admission);
-        }
+        ClipPipeline.BoxesAndClasses encoded = pipeline.boxesAndClasses(boxed, labels, templates);
+        EncodedRegions regions = encoded.regions();
+        List<float[]> classUnits = encoded.classUnits();
         int topK = checks.topK(command.topK(), labels.size());
         List<BoxLabels> results = new ArrayList<>(regions.boxes().length);
         for (int b = 0; b < regions.boxes().length; b++) {
