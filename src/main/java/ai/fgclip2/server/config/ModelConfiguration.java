@@ -104,7 +104,7 @@ public class ModelConfiguration {
     InputChecks inputChecks(Fgclip2Properties properties) {
         Fgclip2Properties.Limits limits = properties.limits();
         return new InputChecks(new Limits(limits.maxItems(), limits.maxTextChars(), limits.maxLabels(), limits.maxPrompts(), limits.maxBoxes(),
-                limits.maxNumPatches(), limits.maxDenseTexts(), limits.inferenceDeadline()));
+                limits.maxNumPatches(), limits.maxDenseTexts(), limits.inferenceDeadline(), limits.maxRequestPixels(), limits.maxRequestPatches()));
     }
 
     @Bean
