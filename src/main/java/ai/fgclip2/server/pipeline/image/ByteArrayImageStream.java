@@ -14,7 +14,7 @@ import javax.imageio.stream.ImageInputStreamImpl;
  * are never decoded as pixels, since a complete bitstream ends before them. Past the end, reads throw an
  * exception without a stack trace, which is cheap for the other decoders that may probe there.
  */
-final class ByteArrayImageStream extends ImageInputStreamImpl {
+class ByteArrayImageStream extends ImageInputStreamImpl {
     /** The bit reader's buffer: 64 bits. */
     static final int WEBP_PADDING = 8;
 
