@@ -61,7 +61,8 @@ public final class ImageDecoder {
                 case GIF -> decodeGifFirstFrame(reader);
                 case PNG, WEBP, BMP -> PillowRgb.fromBufferedImage(reader.read(0), format.label, format == ImageFormat.PNG && isPngGreyWithoutAlpha(data));
             };
-            if (image.width() != header.width() || image.height() != header.height()) {
+            // the header bounds the work only if the decoder keeps to it (an animated WebP's first frame may be smaller)
+            if (image.width() > header.width() || image.height() > header.height()) {
                 throw new ImageDecodeException(Reason.CORRUPT, "the " + format.label + " header declares " + header.width() + "x" + header.height()
                         + " pixels but the data decodes to " + image.width() + "x" + image.height());
             }
