@@ -7,6 +7,7 @@ import ai.fgclip2.server.index.IndexItem;
 import ai.fgclip2.server.index.Metadata;
 import ai.fgclip2.server.index.StoredItem;
 import ai.fgclip2.server.index.VectorSearch;
+import ai.fgclip2.server.pipeline.Admission;
 import ai.fgclip2.server.pipeline.ImageEncoder.EncodedImage;
 import ai.fgclip2.server.pipeline.RegionEncoder.EncodedRegions;
 import ai.fgclip2.server.pipeline.TextEncoder.EncodedText;
@@ -182,22 +183,24 @@ public final class Gallery {
      * on return, durable after {@link #commit}.
      */
     public void store(String collection, List<PreparedItem> items) {
-        List<CompletableFuture<IndexItem>> pending = new ArrayList<>(items.size());
-        List<PreparedItem> plain = items.stream().filter(item -> item.boxes().length == 0).toList();
-        List<CompletableFuture<EncodedImage>> encoded = plain.isEmpty() ? List.of() : pipeline.images().encodeAll(
-                plain.stream().map(PreparedItem::image).toList(), false);
-        for (int i = 0; i < plain.size(); i++) {
-            PreparedItem item = plain.get(i);
-            pending.add(encoded.get(i).thenApply(e -> new IndexItem(item.id(), item.metadata(), Scoring.normalize(e.embedding()), List.of())));
-        }
-        for (PreparedItem item : items) {
-            if (item.boxes().length > 0) {
-                pending.add(pipeline.regions().encode(item.image(), item.boxes()).thenApply(r -> withRegions(item, r)));
-            }
-        }
         List<IndexItem> out = new ArrayList<>(items.size());
-        for (CompletableFuture<IndexItem> future : pending) {
-            out.add(Await.result(future));
+        try (Admission admission = pipeline.admit(0, items.size())) {
+            List<CompletableFuture<IndexItem>> pending = new ArrayList<>(items.size());
+            List<PreparedItem> plain = items.stream().filter(item -> item.boxes().length == 0).toList();
+            List<CompletableFuture<EncodedImage>> encoded = plain.isEmpty() ? List.of() : pipeline.images().encodeAll(
+                    plain.stream().map(PreparedItem::image).toList(), false, admission);
+            for (int i = 0; i < plain.size(); i++) {
+                PreparedItem item = plain.get(i);
+                pending.add(encoded.get(i).thenApply(e -> new IndexItem(item.id(), item.metadata(), Scoring.normalize(e.embedding()), List.of())));
+            }
+            for (PreparedItem item : items) {
+                if (item.boxes().length > 0) {
+                    pending.add(pipeline.encodeRegions(new ClipPipeline.BoxedImage(item.image(), item.boxes()), admission).thenApply(r -> withRegions(item, r)));
+                }
+            }
+            for (CompletableFuture<IndexItem> future : pending) {
+                out.add(Await.result(future, admission));
+            }
         }
         index.upsert(collection, out);
     }
@@ -275,12 +278,17 @@ public final class Gallery {
         if (query.text() != null) {
             pipeline.checks().text(query.text(), "/query/text");
             TextWalk walk = target == VectorSearch.Target.REGIONS ? TextWalk.BOX : TextWalk.AUTO;
-            EncodedText text = Await.result(pipeline.texts().encode(query.text(), walk));
-            return new QueryVector(Scoring.normalize(text.embedding()), text.walk());
+            try (Admission admission = pipeline.admit(1, 0)) {
+                EncodedText text = Await.result(pipeline.texts().encode(List.of(query.text()), walk, admission), admission).get(0);
+                return new QueryVector(Scoring.normalize(text.embedding()), text.walk());
+            }
         }
         if (query.image() != null) {
             PreprocessedImage image = pipeline.preprocess(query.image(), budget);
-            return new QueryVector(Scoring.normalize(Await.result(pipeline.images().encodeAll(List.of(image), false).get(0)).embedding()), null);
+            try (Admission admission = pipeline.admit(0, 1)) {
+                EncodedImage encoded = Await.result(pipeline.images().encodeAll(List.of(image), false, admission).get(0), admission);
+                return new QueryVector(Scoring.normalize(encoded.embedding()), null);
+            }
         }
         if (query.embedding().length != dimensions) {
             throw new ProblemException(Problem.INVALID_REQUEST, "The query embedding has " + query.embedding().length + " dimensions; the collection has "
