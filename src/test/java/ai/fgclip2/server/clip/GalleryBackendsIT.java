@@ -62,9 +62,14 @@ class GalleryBackendsIT {
     }
 
     @AfterAll
-    void stop() {
+    void stop() throws java.io.IOException {
         if (lucene != null) {
             lucene.close();
+            try (var files = Files.walk(luceneRoot)) {
+                for (Path file : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(file);
+                }
+            }
         }
         if (kit != null) {
             kit.close();
