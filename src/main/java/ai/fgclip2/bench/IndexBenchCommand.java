@@ -4,6 +4,7 @@ import ai.fgclip2.server.bulk.BulkIndexCommand;
 import ai.fgclip2.server.bulk.OfflinePipeline;
 import ai.fgclip2.server.clip.Embeddings;
 import ai.fgclip2.server.clip.ImageInput;
+import ai.fgclip2.server.clip.Scoring;
 import ai.fgclip2.server.index.CollectionSpec;
 import ai.fgclip2.server.index.HnswSettings;
 import ai.fgclip2.server.index.IndexHit;
@@ -193,7 +194,7 @@ public final class IndexBenchCommand implements Callable<Integer> {
 
     private Set<String> exactTop(float[][] data, float[] query) {
         int[] best = IntStream.range(0, data.length).boxed()
-                .sorted(Comparator.comparingDouble((Integer i) -> -dot(data[i], query))).limit(topK).mapToInt(Integer::intValue).toArray();
+                .sorted(Comparator.comparingDouble((Integer i) -> -Scoring.dot(data[i], query))).limit(topK).mapToInt(Integer::intValue).toArray();
         Set<String> ids = new HashSet<>();
         for (int i : best) {
             ids.add(Integer.toString(i));
@@ -232,13 +233,5 @@ public final class IndexBenchCommand implements Callable<Integer> {
             v[d] *= inverse;
         }
         return v;
-    }
-
-    private static double dot(float[] a, float[] b) {
-        double sum = 0;
-        for (int i = 0; i < a.length; i++) {
-            sum += (double) a[i] * b[i];
-        }
-        return sum;
     }
 }
