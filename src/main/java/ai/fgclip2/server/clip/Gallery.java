@@ -183,26 +183,41 @@ public final class Gallery {
      * on return, durable after {@link #commit}.
      */
     public void store(String collection, List<PreparedItem> items) {
-        List<IndexItem> out = new ArrayList<>(items.size());
-        try (Admission admission = pipeline.admit(0, items.size())) {
-            List<CompletableFuture<IndexItem>> pending = new ArrayList<>(items.size());
+        // an admission covers one submission: one for the plain images together, one per image with boxes (its
+        // region run needs the hidden state); all are taken before waiting, so the images still batch together
+        List<Admission> admissions = new ArrayList<>();
+        List<Pending> pending = new ArrayList<>(items.size());
+        try {
             List<PreparedItem> plain = items.stream().filter(item -> item.boxes().length == 0).toList();
-            List<CompletableFuture<EncodedImage>> encoded = plain.isEmpty() ? List.of() : pipeline.images().encodeAll(
-                    plain.stream().map(PreparedItem::image).toList(), false, admission);
-            for (int i = 0; i < plain.size(); i++) {
-                PreparedItem item = plain.get(i);
-                pending.add(encoded.get(i).thenApply(e -> new IndexItem(item.id(), item.metadata(), Scoring.normalize(e.embedding()), List.of())));
+            if (!plain.isEmpty()) {
+                Admission admission = pipeline.admit(0, plain.size());
+                admissions.add(admission);
+                List<CompletableFuture<EncodedImage>> encoded = pipeline.images().encodeAll(plain.stream().map(PreparedItem::image).toList(), false, admission);
+                for (int i = 0; i < plain.size(); i++) {
+                    PreparedItem item = plain.get(i);
+                    pending.add(new Pending(encoded.get(i).thenApply(e -> new IndexItem(item.id(), item.metadata(), Scoring.normalize(e.embedding()), List.of())),
+                            admission));
+                }
             }
             for (PreparedItem item : items) {
                 if (item.boxes().length > 0) {
-                    pending.add(pipeline.encodeRegions(new ClipPipeline.BoxedImage(item.image(), item.boxes()), admission).thenApply(r -> withRegions(item, r)));
+                    Admission admission = pipeline.admit(0, 1);
+                    admissions.add(admission);
+                    pending.add(new Pending(pipeline.encodeRegions(new ClipPipeline.BoxedImage(item.image(), item.boxes()), admission)
+                            .thenApply(r -> withRegions(item, r)), admission));
                 }
             }
-            for (CompletableFuture<IndexItem> future : pending) {
-                out.add(Await.result(future, admission));
+            List<IndexItem> out = new ArrayList<>(items.size());
+            for (Pending p : pending) {
+                out.add(Await.result(p.item(), p.admission()));
             }
+            index.upsert(collection, out);
+        } finally {
+            admissions.forEach(Admission::close);
         }
-        index.upsert(collection, out);
+    }
+
+    private record Pending(CompletableFuture<IndexItem> item, Admission admission) {
     }
 
     private static IndexItem withRegions(PreparedItem item, EncodedRegions encoded) {

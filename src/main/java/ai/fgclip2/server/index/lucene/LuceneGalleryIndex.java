@@ -394,7 +394,7 @@ public final class LuceneGalleryIndex implements GalleryIndex {
             public KnnVectorsFormat getKnnVectorsFormatForField(String field) {
                 return format;
             }
-        });
+        }).setUseCompoundFile(false); // vector segments are large: packing them into a compound file only copies them once more
         try {
             IndexWriter writer = new IndexWriter(FSDirectory.open(root.resolve(name)), config);
             opened = new Open(spec, writer, new SearcherManager(writer, null), new QueryBitSetProducer(IMAGES));
