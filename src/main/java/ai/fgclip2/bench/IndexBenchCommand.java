@@ -197,12 +197,13 @@ public final class IndexBenchCommand implements Callable<Integer> {
     }
 
     private Set<String> exactTop(float[][] data, float[] query) {
-        int[] best = IntStream.range(0, data.length).boxed()
-                .sorted(Comparator.comparingDouble((Integer i) -> -Scoring.dot(data[i], query))).limit(topK).mapToInt(Integer::intValue).toArray();
-        Set<String> ids = new HashSet<>();
-        for (int i : best) {
-            ids.add(Integer.toString(i));
+        double[] scores = new double[data.length];
+        for (int i = 0; i < data.length; i++) {
+            scores[i] = Scoring.dot(data[i], query);
         }
+        Set<String> ids = new HashSet<>();
+        IntStream.range(0, data.length).boxed().sorted(Comparator.comparingDouble((Integer i) -> -scores[i])).limit(topK)
+                .forEach(i -> ids.add(Integer.toString(i)));
         return ids;
     }
 
