@@ -60,7 +60,7 @@ public final class OfflinePipeline implements AutoCloseable {
                 new BatcherConfig("image", b.imageMaxBatch(), b.maxWait(), b.queueCapacity(), 1), registry);
         pipeline = new ClipPipeline(texts, images, new RegionEncoder(images, engine),
                 new InputChecks(new Limits(l.maxItems(), l.maxTextChars(), l.maxLabels(), l.maxPrompts(), l.maxBoxes(), l.maxNumPatches(), l.maxDenseTexts(),
-                        l.requestTimeout())),
+                        l.inferenceDeadline())),
                 new SiglipScores(manifest.scores().logitScale(), manifest.scores().logitBias()));
         index = GalleryConfiguration.galleryIndex(settings.index(), settings.cache().dir());
         gallery = GalleryConfiguration.gallery(pipeline, index, engine, settings.index());
