@@ -2,16 +2,19 @@ package ai.fgclip2;
 
 import ai.fgclip2.bench.BenchCommand;
 import ai.fgclip2.bench.LoadCommand;
+import ai.fgclip2.bench.IndexBenchCommand;
 import ai.fgclip2.exporter.cli.ExportCommand;
 import ai.fgclip2.exporter.synth.SynthCommand;
 import ai.fgclip2.server.ServeCommand;
+import ai.fgclip2.server.bulk.BulkIndexCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** One artifact, several subcommands: {@code serve} (the default), {@code export}, {@code synth}, {@code bench}. */
+/** One artifact, several subcommands: {@code serve} (the default), {@code export}, {@code synth}, {@code bench}, {@code load}, {@code bench-index}, {@code index}. */
 @Command(name = "fgclip2-server", mixinStandardHelpOptions = true, version = "fgclip2-server 0.1.0",
         description = "FG-CLIP 2 inference service and pure-Java ONNX exporter.",
-        subcommands = {ServeCommand.class, ExportCommand.class, SynthCommand.class, BenchCommand.class, LoadCommand.class})
+        subcommands = {ServeCommand.class, ExportCommand.class, SynthCommand.class, BenchCommand.class, LoadCommand.class, IndexBenchCommand.class,
+                BulkIndexCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

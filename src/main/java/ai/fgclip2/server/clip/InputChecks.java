@@ -123,6 +123,22 @@ public final class InputChecks {
         return new float[] {x1, y1, x2, y2};
     }
 
+    /** A caller's vector, normalised: finite, with a direction; {@code pointer} names the item holding it. */
+    public static float[] unitEmbedding(float[] embedding, String pointer) {
+        double squares = 0;
+        for (float value : embedding) {
+            if (!Float.isFinite(value)) {
+                throw new ProblemException(Problem.INVALID_REQUEST, "The embedding at " + pointer + " has a non-finite value.", pointer + "/embedding");
+            }
+            squares += (double) value * value;
+        }
+        if (!(squares > 0)) {
+            throw new ProblemException(Problem.INVALID_REQUEST, "The embedding at " + pointer + " is all zeros: it has no direction to compare.",
+                    pointer + "/embedding");
+        }
+        return Scoring.normalize(embedding);
+    }
+
     /** Templates for {@code labelCount} labels; every label is embedded once per template. */
     public List<String> templates(List<String> templates, int labelCount) {
         if (templates == null) {

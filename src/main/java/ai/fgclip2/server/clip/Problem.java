@@ -12,5 +12,9 @@ public enum Problem {
     INVALID_BOX,
     LIMIT_EXCEEDED,
     UNSUPPORTED_PARAMETER,
+    /** no such collection or item */
+    NOT_FOUND,
+    /** the state of a stored resource forbids it: a name taken, a collection of another model */
+    CONFLICT,
     UNAVAILABLE
 }

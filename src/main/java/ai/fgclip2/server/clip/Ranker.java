@@ -101,7 +101,7 @@ public final class Ranker {
                 images.add(item.image());
                 prepared.imageSlots().add(i);
             } else {
-                prepared.given()[i] = new Vector(callerEmbedding(item.embedding(), pointer), false, false);
+                prepared.given()[i] = new Vector(InputChecks.unitEmbedding(item.embedding(), pointer), false, false);
             }
         }
         if (!images.isEmpty()) {
@@ -130,21 +130,5 @@ public final class Ranker {
             }
         }
         return out;
-    }
-
-    /** A caller's vector: finite, with a direction. */
-    private static float[] callerEmbedding(float[] embedding, String pointer) {
-        double squares = 0;
-        for (float value : embedding) {
-            if (!Float.isFinite(value)) {
-                throw new ProblemException(Problem.INVALID_REQUEST, "The embedding at " + pointer + " has a non-finite value.", pointer + "/embedding");
-            }
-            squares += (double) value * value;
-        }
-        if (!(squares > 0)) {
-            throw new ProblemException(Problem.INVALID_REQUEST, "The embedding at " + pointer + " is all zeros: it has no direction to compare.",
-                    pointer + "/embedding");
-        }
-        return Scoring.normalize(embedding);
     }
 }

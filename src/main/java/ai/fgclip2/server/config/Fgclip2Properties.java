@@ -2,6 +2,7 @@ package ai.fgclip2.server.config;
 
 import ai.fgclip2.server.engine.EngineSettings;
 import java.nio.file.Path;
+import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -15,7 +16,8 @@ public record Fgclip2Properties(
         @DefaultValue Batching batching,
         @DefaultValue Limits limits,
         @DefaultValue Cache cache,
-        @DefaultValue Security security) {
+        @DefaultValue Security security,
+        @DefaultValue Index index) {
 
     /**
      * @param dir                  an exported model (manifest.json) or a Hugging Face checkpoint folder; unset = built-in demo model
@@ -79,5 +81,34 @@ public record Fgclip2Properties(
     public record Cors(@DefaultValue("") List<String> allowedOrigins, @DefaultValue({"GET", "POST"}) List<String> allowedMethods,
                        @DefaultValue({"Content-Type", "Authorization", "X-API-Key"}) List<String> allowedHeaders,
                        @DefaultValue("30m") Duration maxAge) {
+    }
+
+    /**
+     * The gallery index behind {@code /v1/collections}.
+     *
+     * @param backend        lucene (embedded, under {@code dir}) or elasticsearch
+     * @param dir            where the embedded index keeps its collections; unset = {@code <cache.dir>/index}
+     * @param quantize       new collections search int8 scalar-quantized vectors (the top candidates are rescored exactly)
+     * @param numCandidates  candidates a search explores (and rescores); more = better recall, slower
+     * @param maxWindow      the deepest hit a search may page to (offset + topK)
+     * @param maxConnections HNSW graph degree (Lucene maxConn, Elasticsearch m)
+     * @param beamWidth      HNSW construction beam (Lucene beamWidth, Elasticsearch ef_construction)
+     */
+    public record Index(@DefaultValue("lucene") Backend backend, Path dir, @DefaultValue("false") boolean quantize,
+                        @DefaultValue("100") int numCandidates, @DefaultValue("1000") int maxWindow,
+                        @DefaultValue("16") int maxConnections, @DefaultValue("100") int beamWidth,
+                        @DefaultValue Elasticsearch elasticsearch) {
+        public enum Backend { LUCENE, ELASTICSEARCH }
+    }
+
+    /**
+     * @param urls          cluster endpoints, tried in order (http or https)
+     * @param apiKey        sent as {@code Authorization: ApiKey <apiKey>} (the encoded id:key Elasticsearch returns); unset = none
+     * @param caCertificate PEM file of the CA that signed the cluster's certificate; unset = the JVM's trust store
+     * @param indexPrefix   prefix of the Elasticsearch index of each collection
+     * @param timeout       per request
+     */
+    public record Elasticsearch(@DefaultValue("http://127.0.0.1:9200") List<URI> urls, String apiKey, Path caCertificate,
+                                @DefaultValue("fgclip2-") String indexPrefix, @DefaultValue("30s") Duration timeout) {
     }
 }

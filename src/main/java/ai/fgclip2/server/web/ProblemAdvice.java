@@ -2,6 +2,7 @@ package ai.fgclip2.server.web;
 
 import ai.fgclip2.server.clip.ProblemException;
 import ai.fgclip2.server.pipeline.batch.DeadlineExceededException;
+import ai.fgclip2.server.index.IndexException;
 import ai.fgclip2.server.pipeline.batch.QueueFullException;
 import jakarta.servlet.http.HttpServletRequest;
 import java.util.Set;
@@ -58,7 +59,17 @@ public class ProblemAdvice {
         if (cause instanceof DeadlineExceededException) {
             return problem(ProblemType.UNAVAILABLE, "The request's deadline passed before its turn came (fgclip2.limits.inference-deadline).", null, request);
         }
+        if (cause instanceof IndexException failed) {
+            return index(failed, request);
+        }
         return unexpected(cause, request);
+    }
+
+    /** The gallery's index backend failed (I/O, a collection locked by another process, an unreachable cluster). */
+    @ExceptionHandler(IndexException.class)
+    ResponseEntity<ProblemDetail> index(IndexException e, HttpServletRequest request) {
+        log.warn("Gallery index failure on {} {}: {}", request.getMethod(), request.getRequestURI(), e.getMessage());
+        return problem(ProblemType.UNAVAILABLE, "The gallery index failed: " + e.getMessage(), null, request);
     }
 
     @ExceptionHandler(HttpMessageNotReadableException.class)

@@ -19,6 +19,7 @@ public enum ProblemType {
     UNSUPPORTED_MEDIA_TYPE(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
     NOT_FOUND(HttpStatus.NOT_FOUND, "Not found"),
     METHOD_NOT_ALLOWED(HttpStatus.METHOD_NOT_ALLOWED, "Method not allowed"),
+    CONFLICT(HttpStatus.CONFLICT, "Conflict"),
     NOT_ACCEPTABLE(HttpStatus.NOT_ACCEPTABLE, "Not acceptable"),
     OVERLOADED(HttpStatus.TOO_MANY_REQUESTS, "Server busy"),
     UNAVAILABLE(HttpStatus.SERVICE_UNAVAILABLE, "Service unavailable"),

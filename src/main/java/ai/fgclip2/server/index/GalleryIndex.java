@@ -1,0 +1,45 @@
+package ai.fgclip2.server.index;
+
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The gallery's storage port: collections of items (a global unit vector, metadata, optional region vectors) and
+ * nearest-neighbour search over them. The clip layer validates everything first; an adapter only stores and
+ * searches, and reports its own failures as {@link IndexException}. Vectors are unit length; scores are cosines.
+ */
+public interface GalleryIndex extends AutoCloseable {
+
+    /** Creates an empty collection; the caller has checked that the name is free. */
+    void create(CollectionSpec spec);
+
+    Optional<CollectionSpec> describe(String collection);
+
+    List<CollectionSpec> list();
+
+    void drop(String collection);
+
+    /** Adds or replaces (by id) the items; they are visible to search when this returns, durable after {@link #commit}. */
+    void upsert(String collection, List<IndexItem> items);
+
+    /** Makes every upsert and delete so far survive a crash. */
+    void commit(String collection);
+
+    Optional<StoredItem> get(String collection, String id);
+
+    /** @return whether the id was present */
+    boolean delete(String collection, String id);
+
+    long count(String collection);
+
+    /** Which of these ids the collection holds (visible ones). */
+    Set<String> present(String collection, Collection<String> ids);
+
+    /** The best {@code search.window()} hits, best first. */
+    List<IndexHit> search(String collection, VectorSearch search);
+
+    @Override
+    void close();
+}
