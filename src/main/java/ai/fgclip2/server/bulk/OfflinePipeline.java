@@ -4,7 +4,6 @@ import ai.fgclip2.exporter.export.Manifest;
 import ai.fgclip2.server.clip.ClipPipeline;
 import ai.fgclip2.server.clip.Gallery;
 import ai.fgclip2.server.clip.InputChecks;
-import ai.fgclip2.server.clip.Limits;
 import ai.fgclip2.server.clip.SiglipScores;
 import ai.fgclip2.server.config.Fgclip2Properties;
 import ai.fgclip2.server.config.GalleryConfiguration;
@@ -59,8 +58,7 @@ public final class OfflinePipeline implements AutoCloseable {
         images = new ImageEncoder(new ImagePreprocessor(l.maxImagePixels(), l.maxNumPatches()), engine,
                 new BatcherConfig("image", b.imageMaxBatch(), b.maxWait(), b.queueCapacity(), 1), registry);
         pipeline = new ClipPipeline(texts, images, new RegionEncoder(images, engine),
-                new InputChecks(new Limits(l.maxItems(), l.maxTextChars(), l.maxLabels(), l.maxPrompts(), l.maxBoxes(), l.maxNumPatches(), l.maxDenseTexts(),
-                        l.inferenceDeadline())),
+                new InputChecks(l.clipLimits()),
                 new SiglipScores(manifest.scores().logitScale(), manifest.scores().logitBias()));
         index = GalleryConfiguration.galleryIndex(settings.index(), settings.cache().dir());
         gallery = GalleryConfiguration.gallery(pipeline, index, engine, settings.index());

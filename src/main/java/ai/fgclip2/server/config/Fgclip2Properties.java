@@ -56,6 +56,12 @@ public record Fgclip2Properties(
                          @DefaultValue("256") int maxBoxes, @DefaultValue("40000000") long maxImagePixels, @DefaultValue("4096") int maxNumPatches,
                          @DefaultValue("32") int maxDenseTexts, @DefaultValue("300s") Duration inferenceDeadline,
                          @DefaultValue("160000000") long maxRequestPixels, @DefaultValue("65536") int maxRequestPatches) {
+
+        /** The limits the use cases enforce, whatever the front end (HTTP, offline jobs). */
+        public ai.fgclip2.server.clip.Limits clipLimits() {
+            return new ai.fgclip2.server.clip.Limits(maxItems, maxTextChars, maxLabels, maxPrompts, maxBoxes, maxNumPatches, maxDenseTexts,
+                    inferenceDeadline, maxRequestPixels, maxRequestPatches);
+        }
     }
 
     /**

@@ -6,7 +6,6 @@ import ai.fgclip2.server.clip.DenseSimilarity;
 import ai.fgclip2.server.clip.DetectionRescorer;
 import ai.fgclip2.server.clip.Embeddings;
 import ai.fgclip2.server.clip.InputChecks;
-import ai.fgclip2.server.clip.Limits;
 import ai.fgclip2.server.clip.Ranker;
 import ai.fgclip2.server.clip.RegionClassifier;
 import ai.fgclip2.server.clip.SiglipScores;
@@ -103,8 +102,7 @@ public class ModelConfiguration {
     @Bean
     InputChecks inputChecks(Fgclip2Properties properties) {
         Fgclip2Properties.Limits limits = properties.limits();
-        return new InputChecks(new Limits(limits.maxItems(), limits.maxTextChars(), limits.maxLabels(), limits.maxPrompts(), limits.maxBoxes(),
-                limits.maxNumPatches(), limits.maxDenseTexts(), limits.inferenceDeadline(), limits.maxRequestPixels(), limits.maxRequestPatches()));
+        return new InputChecks(limits.clipLimits());
     }
 
     @Bean
