@@ -8,6 +8,7 @@ import ai.fgclip2.server.pipeline.TextEncoder;
 import ai.fgclip2.server.pipeline.image.ImageDecodeException;
 import ai.fgclip2.server.pipeline.image.InvalidPatchBudgetException;
 import ai.fgclip2.server.pipeline.image.PreprocessedImage;
+import ai.fgclip2.server.pipeline.image.RgbImage;
 import ai.fgclip2.server.pipeline.text.TextWalk;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,10 +26,21 @@ public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder
      * pointer. The budget override must already be checked.
      */
     public PreprocessedImage preprocess(ImageInput image, Integer maxNumPatches) {
+        return preprocess(decode(image), maxNumPatches);
+    }
+
+    /** The decoded original, for callers that draw over it; a bad image is a problem at the image's pointer. */
+    public RgbImage decode(ImageInput image) {
         try {
-            return images.preprocess(image.bytes(), maxNumPatches);
+            return images.decode(image.bytes());
         } catch (ImageDecodeException e) {
             throw new ProblemException(problemOf(e), e.getMessage(), image.pointer());
+        }
+    }
+
+    public PreprocessedImage preprocess(RgbImage image, Integer maxNumPatches) {
+        try {
+            return images.preprocess(image, maxNumPatches);
         } catch (InvalidPatchBudgetException e) {
             throw new ProblemException(Problem.INVALID_REQUEST, e.getMessage(), "/maxNumPatches");
         }

@@ -48,7 +48,15 @@ public final class ImageEncoder implements AutoCloseable {
      * The budget override must already be validated (the request layer does it before any decoding).
      */
     public PreprocessedImage preprocess(byte[] data, Integer maxNumPatches) {
-        RgbImage image = decodeTimer.record(() -> preprocessor.decode(data));
+        return preprocess(decode(data), maxNumPatches);
+    }
+
+    /** The first half of {@link #preprocess(byte[], Integer)}, for callers that also need the original pixels. */
+    public RgbImage decode(byte[] data) {
+        return decodeTimer.record(() -> preprocessor.decode(data));
+    }
+
+    public PreprocessedImage preprocess(RgbImage image, Integer maxNumPatches) {
         return preprocessTimer.record(() -> preprocessor.preprocess(image, maxNumPatches));
     }
 
