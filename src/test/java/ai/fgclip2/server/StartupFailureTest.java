@@ -65,6 +65,15 @@ class StartupFailureTest {
         assertThat(run.lastLine()).contains("README's Configuration table");
     }
 
+    @Test
+    void structuredLogsAreOneJsonObjectPerLineUpToTheFailureLine() throws Exception {
+        Run run = serve(ANY_PORT, "--logging.structured.format.console=ecs", "--spring.main.banner-mode=off",
+                "--fgclip2.model.dir=" + temp.resolve("absent"));
+        assertFailedWith(run, "the folder does not exist");
+        List<String> logLines = run.lines().subList(0, run.lines().size() - 1).stream().filter(l -> !l.startsWith("WARNING: ")).toList();
+        assertThat(logLines).isNotEmpty().allSatisfy(line -> assertThat(ServerTestSupport.JSON.readTree(line).isObject()).as(line).isTrue());
+    }
+
     private static void assertFailedWith(Run run, String expected) {
         assertThat(run.exitCode()).as("exit code; output:%n%s", String.join("\n", run.lines())).isNotZero();
         assertThat(run.lastLine()).as("last line of:%n%s", String.join("\n", run.lines())).startsWith(PREFIX).contains(expected);

@@ -60,7 +60,7 @@ class PlaygroundBrowserTest extends E2eServerTest {
         profile = Files.createTempDirectory("fgclip2-chromium-profile");
         ChromeOptions options = new ChromeOptions().setBinary(CHROMIUM.toFile());
         options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1400,1000",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1400,1800",
                 "--user-data-dir=" + profile);
         LoggingPreferences logs = new LoggingPreferences();
         logs.enable(LogType.BROWSER, Level.ALL);
@@ -105,7 +105,9 @@ class PlaygroundBrowserTest extends E2eServerTest {
         }
         assertThat(errors).as("browser console").isEmpty();
         assertThat(sawCollectionsProbe).as("the console log is read (the page's 404 probe of /v1/collections is in it)").isTrue();
-        assertThat(browser.findElement(By.id("error")).isDisplayed()).as("error shown on the page: %s", browser.findElement(By.id("error")).getText()).isFalse();
+        for (WebElement error : browser.findElements(By.id("error"))) {
+            assertThat(error.isDisplayed()).as("error shown on the page: %s", error.getText()).isFalse();
+        }
     }
 
     @Test
@@ -199,6 +201,20 @@ class PlaygroundBrowserTest extends E2eServerTest {
             assertThat(classes.get(i)).isEqualTo(api.get(i).get("score").asDouble() >= slider ? "shown" : "below");
         }
         assertThat(classes).containsExactlyInAnyOrder("shown", "below");
+    }
+
+    @Test
+    void theDocsPageRendersTheServedContract() throws IOException {
+        String served = get("/openapi.yaml").body();
+        assertThat(served).isEqualTo(Files.readString(Path.of(System.getProperty("user.dir"), "openapi.yaml")));
+        String title = served.lines().filter(l -> l.startsWith("  title: ")).findFirst().orElseThrow().substring("  title: ".length());
+
+        browser.get("http://127.0.0.1:" + port + "/docs");
+        waitUntil(() -> !browser.findElements(By.cssSelector(".swagger-ui .info .title")).isEmpty());
+        assertThat(browser.findElement(By.cssSelector(".swagger-ui .info .title")).getText()).startsWith(title);
+        waitUntil(() -> browser.findElements(By.cssSelector(".opblock")).size() > 5);
+        assertThat(browser.findElements(By.cssSelector(".opblock-summary-path")).stream().map(e -> e.getAttribute("data-path")).toList())
+                .contains("/v1/classify", "/v1/regions/classify", "/v1/dense/similarity", "/v1/detections/rescore");
     }
 
     private static void assertShows(WebElement item, String label, double probability) {
