@@ -116,6 +116,9 @@ class PlaygroundBrowserTest extends E2eServerTest {
         assertThat(browser.findElement(By.id("model-line")).getText()).contains(model.get("id").asString()).contains(model.get("provider").asString());
         assertThat(browser.findElement(By.id("demo-banner")).isDisplayed()).isEqualTo(model.get("demo").asBoolean());
         assertThat(get("/v1/collections").status()).isEqualTo(404);
+        assertThat(browser.findElement(By.id("stage")).isDisplayed()).as("the image area shows the uploaded image").isTrue();
+        browser.navigate().refresh();
+        assertThat(browser.findElement(By.id("stage")).isDisplayed()).as("no image area (a broken image) before an upload").isFalse();
         assertThat(browser.findElement(By.id("search-panel")).isDisplayed()).isFalse();
     }
 
@@ -205,7 +208,9 @@ class PlaygroundBrowserTest extends E2eServerTest {
 
     @Test
     void theDocsPageRendersTheServedContract() throws IOException {
-        String served = get("/openapi.yaml").body();
+        ServerTestSupport.Response contract = get("/openapi.yaml");
+        assertThat(contract.contentType()).startsWith("application/yaml");
+        String served = contract.body();
         assertThat(served).isEqualTo(Files.readString(Path.of(System.getProperty("user.dir"), "openapi.yaml")));
         String title = served.lines().filter(l -> l.startsWith("  title: ")).findFirst().orElseThrow().substring("  title: ".length());
 
