@@ -34,10 +34,10 @@ final class EngineBench {
      * @param itemsPerSecond      batch / median latency
      * @param matmulGflops        the probe's median rate over the runs paired with this case's runs
      * @param fractionOfMatmul    median over pairs of (this run's GFLOP/s) / (the probe run's GFLOP/s), wall time
-     * @param fractionOfMatmulCpu the same with GFLOP per CPU-second of the process
+     * @param fractionOfMatmulCpu the same with GFLOP per CPU-second of the process; null when the run was too short to measure CPU time
      */
     record Case(String name, int batch, double gflopPerItem, Timing.Latency latency, double itemsPerSecond,
-                double achievedGflops, double matmulGflops, double fractionOfMatmul, double fractionOfMatmulCpu) {
+                double achievedGflops, double matmulGflops, double fractionOfMatmul, Double fractionOfMatmulCpu) {
     }
 
     private record Pair(Timing.Run matmul, Timing.Run work) {
@@ -113,7 +113,10 @@ final class EngineBench {
         double matmulGflops = MatmulProbe.FLOPS / Timing.median(pairs.stream().map(p -> p.matmul().wallMs()).toList()) / 1e6;
         double work = batch * flopsPerItem;
         double fraction = Timing.median(pairs.stream().map(p -> work / p.work().wallMs() / (MatmulProbe.FLOPS / p.matmul().wallMs())).toList());
-        double fractionCpu = Timing.median(pairs.stream().map(p -> work / p.work().cpuMs() / (MatmulProbe.FLOPS / p.matmul().cpuMs())).toList());
+        // a run too short for the process CPU clock to tick has no CPU figure (not an infinite one)
+        Double fractionCpu = pairs.stream().allMatch(p -> p.work().cpuMs() > 0 && p.matmul().cpuMs() > 0)
+                ? Timing.median(pairs.stream().map(p -> work / p.work().cpuMs() / (MatmulProbe.FLOPS / p.matmul().cpuMs())).toList())
+                : null;
         double itemsPerSecond = batch / (latency.medianMs() / 1e3);
         return new Case(name, batch, flopsPerItem / 1e9, latency, itemsPerSecond, itemsPerSecond * flopsPerItem / 1e9, matmulGflops,
                 fraction, fractionCpu);

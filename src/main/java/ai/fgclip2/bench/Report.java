@@ -60,7 +60,7 @@ final class Report {
     static void printEngineRow(EngineBench.Case c) {
         System.out.printf(Locale.ROOT, ENGINE_ROW, c.name(), c.batch(), f1(c.latency().medianMs()), f1(c.latency().p99Ms()),
                 f2(c.itemsPerSecond()), f1(c.achievedGflops()), f1(c.matmulGflops()), f2(c.fractionOfMatmul()),
-                f2(c.fractionOfMatmulCpu()));
+                c.fractionOfMatmulCpu() == null ? "-" : f2(c.fractionOfMatmulCpu()));
     }
 
     static void print(Results r) {
@@ -88,8 +88,9 @@ final class Report {
         }
         HttpBench.Classification c = r.classification();
         if (c != null) {
-            System.out.printf(Locale.ROOT, "%n/v1/classify, %d labels, template \"%s\": first %.1f s, repeated p50 %.0f ms (p99 %.0f ms, %d runs): %.0fx faster%n",
-                    c.labels(), c.template(), c.firstMs() / 1e3, c.repeated().medianMs(), c.repeated().p99Ms(), c.repeated().samples(), c.speedup());
+            System.out.printf(Locale.ROOT, "%n/v1/classify, %d labels, template \"%s\": first %s s, repeated p50 %s ms (p99 %s ms, %d runs): %sx faster%n",
+                    c.labels(), c.template(), f1(c.firstMs() / 1e3), number("%.0f", c.repeated().medianMs()), number("%.0f", c.repeated().p99Ms()),
+                    c.repeated().samples(), number("%.0f", c.speedup()));
         }
         Memory m = r.memory();
         MemoryProbe.TextGraphMemory t = m.textGraph();
@@ -99,10 +100,10 @@ final class Report {
         System.out.printf(Locale.ROOT, "RSS after loading the engine %d MB; peak RSS of the engine phase %d MB; of the HTTP phase %s "
                 + "(from %d MB at its start)%n", mb(m.rssAfterEngineLoad()), mb(m.peakRssEnginePhase()),
                 m.peakRssServerPhase() == null ? "-" : mb(m.peakRssServerPhase()) + " MB", mb(m.rssBeforeServer()));
-        System.out.printf(Locale.ROOT, "%n%-58s %7s %9s %5s %7s%n", "issue 5 target", "goal", "measured", "met", "(cpu)");
+        System.out.printf(Locale.ROOT, "%n%-58s %9s %7s %-10s %7s%n", "performance goal", "measured", "goal", "result", "(cpu)");
         for (Target target : r.targets()) {
-            System.out.printf(Locale.ROOT, "%-58s %7s %9s %5s %7s%n", target.name(), f2(target.goal()),
-                    target.measured() == null ? "-" : f3(target.measured()), target.met() == null ? "-" : target.met() ? "yes" : "no",
+            System.out.printf(Locale.ROOT, "%-58s %9s %7s %-10s %7s%n", target.name(), target.measured() == null ? "-" : f3(target.measured()),
+                    f2(target.goal()), target.met() == null ? "-" : target.met() ? "reached" : "below goal",
                     target.measuredCpu() == null ? "" : f3(target.measuredCpu()));
         }
     }
@@ -116,15 +117,20 @@ final class Report {
     }
 
     private static String f1(double value) {
-        return String.format(Locale.ROOT, "%.1f", value);
+        return number("%.1f", value);
     }
 
     private static String f2(double value) {
-        return String.format(Locale.ROOT, "%.2f", value);
+        return number("%.2f", value);
     }
 
     private static String f3(double value) {
-        return String.format(Locale.ROOT, "%.3f", value);
+        return number("%.3f", value);
+    }
+
+    /** A figure that could not be measured (a zero-length run divides by zero) is shown as "-", never Infinity or NaN. */
+    static String number(String format, double value) {
+        return Double.isFinite(value) ? String.format(Locale.ROOT, format, value) : "-";
     }
 
     private static long mb(long bytes) {

@@ -9,6 +9,7 @@ import ai.fgclip2.server.pipeline.image.ImageDecodeException;
 import ai.fgclip2.server.pipeline.image.ImageHeader;
 import ai.fgclip2.server.pipeline.image.InvalidPatchBudgetException;
 import ai.fgclip2.server.pipeline.image.PreprocessedImage;
+import ai.fgclip2.server.pipeline.image.RgbImage;
 import ai.fgclip2.server.pipeline.text.TextWalk;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,6 +35,26 @@ public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder
      * {@link ProblemException} at the image's pointer. The budget override must already be checked.
      */
     public List<PreprocessedImage> preprocessAll(List<ImageInput> inputs, Integer maxNumPatches) {
+        checkWork(inputs, maxNumPatches);
+        return inputs.stream().map(image -> imageStep(image, () -> images.preprocess(image.bytes(), maxNumPatches))).toList();
+    }
+
+    /** The decoded original of a one-image request, for callers that draw over it; the work budget as above. */
+    public RgbImage decode(ImageInput image, Integer maxNumPatches) {
+        checkWork(List.of(image), maxNumPatches);
+        return imageStep(image, () -> images.decode(image.bytes()));
+    }
+
+    /** {@link #preprocessAll}'s second half for an image decoded with {@link #decode}. */
+    public PreprocessedImage preprocess(RgbImage image, Integer maxNumPatches) {
+        try {
+            return images.preprocess(image, maxNumPatches);
+        } catch (InvalidPatchBudgetException e) {
+            throw new ProblemException(Problem.INVALID_REQUEST, e.getMessage(), "/maxNumPatches");
+        }
+    }
+
+    private void checkWork(List<ImageInput> inputs, Integer maxNumPatches) {
         long pixels = 0;
         long patches = 0;
         for (ImageInput image : inputs) {
@@ -42,7 +63,6 @@ public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder
             patches += imageStep(image, () -> images.patchCount(header, maxNumPatches));
             checks.requestWork(pixels, patches, image.pointer());
         }
-        return inputs.stream().map(image -> imageStep(image, () -> images.preprocess(image.bytes(), maxNumPatches))).toList();
     }
 
     private static <T> T imageStep(ImageInput image, Supplier<T> step) {

@@ -3,6 +3,7 @@ package ai.fgclip2.server.clip;
 import ai.fgclip2.server.pipeline.Admission;
 import ai.fgclip2.server.pipeline.TextEncoder.EncodedText;
 import ai.fgclip2.server.pipeline.image.PreprocessedImage;
+import ai.fgclip2.server.pipeline.image.RgbImage;
 import ai.fgclip2.server.pipeline.text.TextWalk;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,8 +19,11 @@ public final class DenseSimilarity {
     public record TextMap(String text, float[][] similarity) {
     }
 
-    /** @param image the preprocessed image the grid belongs to (its original size and resized pixels) */
-    public record Maps(PreprocessedImage image, List<TextMap> maps) {
+    /**
+     * @param image    the preprocessed image the grid belongs to (its original size and resized pixels)
+     * @param original the decoded image as sent, to draw heatmaps over
+     */
+    public record Maps(PreprocessedImage image, RgbImage original, List<TextMap> maps) {
     }
 
     private final ClipPipeline pipeline;
@@ -32,7 +36,8 @@ public final class DenseSimilarity {
         InputChecks checks = pipeline.checks();
         List<String> texts = checks.texts(command.texts(), "texts", checks.limits().maxDenseTexts());
         Integer budget = checks.maxNumPatches(command.maxNumPatches());
-        PreprocessedImage prepared = pipeline.preprocess(command.image(), budget);
+        RgbImage original = pipeline.decode(command.image(), budget);
+        PreprocessedImage prepared = pipeline.preprocess(original, budget);
         // the region graph computes the dense map; one full-image box is its cheapest valid input
         float[][] fullImage = {{0, 0, prepared.originalWidth(), prepared.originalHeight()}};
         float[] dense;
@@ -56,6 +61,6 @@ public final class DenseSimilarity {
             }
             maps.add(new TextMap(texts.get(t), map));
         }
-        return new Maps(prepared, maps);
+        return new Maps(prepared, original, maps);
     }
 }

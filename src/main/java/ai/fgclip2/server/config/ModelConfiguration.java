@@ -21,14 +21,17 @@ import ai.fgclip2.server.pipeline.ImageEncoder;
 import ai.fgclip2.server.pipeline.RegionEncoder;
 import ai.fgclip2.server.pipeline.TextEncoder;
 import ai.fgclip2.server.pipeline.batch.BatcherConfig;
+import ai.fgclip2.server.pipeline.batch.TraceSpans;
 import ai.fgclip2.server.pipeline.image.ImagePreprocessor;
 import ai.fgclip2.server.pipeline.text.TextEmbeddingCache;
 import ai.fgclip2.server.pipeline.text.TextTokenizer;
 import ai.onnxruntime.OrtException;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.OpenTelemetry;
 import java.io.IOException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.ApplicationRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -82,16 +85,26 @@ public class ModelConfiguration {
         return new ImagePreprocessor(properties.limits().maxImagePixels(), properties.limits().maxNumPatches());
     }
 
-    @Bean(destroyMethod = "close")
-    TextEncoder textEncoder(TextTokenizer tokenizer, InferenceEngine engine, TextEmbeddingCache cache, Fgclip2Properties properties, MeterRegistry registry) {
-        Fgclip2Properties.Batching batching = properties.batching();
-        return new TextEncoder(tokenizer, engine, cache, new BatcherConfig("text", batching.textMaxBatch(), batching.maxWait(), batching.queueCapacity(), 1), registry);
+    /** Spans in each request's trace, exported over OTLP only when an endpoint is configured (README, Observability). */
+    @Bean
+    TraceSpans traceSpans(ObjectProvider<OpenTelemetry> openTelemetry) {
+        OpenTelemetry otel = openTelemetry.getIfAvailable();
+        return otel == null ? TraceSpans.NONE : new TraceSpans(otel.getTracer("fgclip2-server"));
     }
 
     @Bean(destroyMethod = "close")
-    ImageEncoder imageEncoder(ImagePreprocessor preprocessor, InferenceEngine engine, Fgclip2Properties properties, MeterRegistry registry) {
+    TextEncoder textEncoder(TextTokenizer tokenizer, InferenceEngine engine, TextEmbeddingCache cache, Fgclip2Properties properties, MeterRegistry registry,
+                            TraceSpans spans) {
         Fgclip2Properties.Batching batching = properties.batching();
-        return new ImageEncoder(preprocessor, engine, new BatcherConfig("image", batching.imageMaxBatch(), batching.maxWait(), batching.queueCapacity(), 1), registry);
+        return new TextEncoder(tokenizer, engine, cache, new BatcherConfig("text", batching.textMaxBatch(), batching.maxWait(), batching.queueCapacity(), 1),
+                registry, spans);
+    }
+
+    @Bean(destroyMethod = "close")
+    ImageEncoder imageEncoder(ImagePreprocessor preprocessor, InferenceEngine engine, Fgclip2Properties properties, MeterRegistry registry, TraceSpans spans) {
+        Fgclip2Properties.Batching batching = properties.batching();
+        return new ImageEncoder(preprocessor, engine, new BatcherConfig("image", batching.imageMaxBatch(), batching.maxWait(), batching.queueCapacity(), 1),
+                registry, spans);
     }
 
     @Bean

@@ -1,6 +1,7 @@
 package ai.fgclip2.server.engine;
 
 import ai.fgclip2.exporter.checkpoint.Checkpoint;
+import ai.fgclip2.exporter.checkpoint.CheckpointException;
 import ai.fgclip2.exporter.export.Exporter;
 import ai.fgclip2.exporter.export.Manifest;
 import ai.fgclip2.exporter.synth.SynthSize;
@@ -41,6 +42,12 @@ public final class ModelLocator {
         if (configured == null) {
             return demo(cacheDir, precision);
         }
+        if (!Files.exists(configured)) {
+            throw new CheckpointException("fgclip2.model.dir=" + configured + ": the folder does not exist");
+        }
+        if (!Files.isDirectory(configured)) {
+            throw new CheckpointException("fgclip2.model.dir=" + configured + " is a file; it must be a folder");
+        }
         if (Files.isRegularFile(configured.resolve(Manifest.FILE))) {
             Manifest manifest = Manifest.read(configured);
             return new ModelFiles(realPath(configured), manifest, modelId(manifest, configured), shortDigest(manifest), false);
@@ -52,7 +59,7 @@ public final class ModelLocator {
             ModelFiles files = exportOnce(checkpoint, () -> digest, target, precision, false);
             return new ModelFiles(files.directory(), files.manifest(), modelId(files.manifest(), configured), files.revision(), false);
         }
-        throw new IllegalStateException("fgclip2.model.dir=" + configured + " holds neither an exported model (manifest.json) "
+        throw new CheckpointException("fgclip2.model.dir=" + configured + " holds neither an exported model (manifest.json) "
                 + "nor a Hugging Face checkpoint (config.json, model.safetensors, tokenizer.json)");
     }
 

@@ -5,6 +5,7 @@ import ai.fgclip2.server.pipeline.batch.BatcherConfig;
 import ai.fgclip2.server.pipeline.batch.DynamicBatcher;
 import ai.fgclip2.server.pipeline.batch.DynamicBatcher.Reservation;
 import ai.fgclip2.server.pipeline.image.ImageHeader;
+import ai.fgclip2.server.pipeline.batch.TraceSpans;
 import ai.fgclip2.server.pipeline.image.ImagePreprocessor;
 import ai.fgclip2.server.pipeline.image.RgbImage;
 import ai.fgclip2.server.pipeline.image.PreprocessedImage;
@@ -36,10 +37,18 @@ public final class ImageEncoder implements AutoCloseable {
     private final DynamicBatcher<Job, InferenceEngine.ImageFeatures> batcher;
     private final Timer decodeTimer;
     private final Timer preprocessTimer;
+    private final TraceSpans spans;
 
     public ImageEncoder(ImagePreprocessor preprocessor, InferenceEngine engine, BatcherConfig batching, MeterRegistry registry) {
+        this(preprocessor, engine, batching, registry, TraceSpans.NONE);
+    }
+
+    /** @param spans records {@code fgclip2.decode} and the batcher's spans in each request's trace */
+    public ImageEncoder(ImagePreprocessor preprocessor, InferenceEngine engine, BatcherConfig batching, MeterRegistry registry, TraceSpans spans) {
         this.preprocessor = preprocessor;
-        this.batcher = new DynamicBatcher<>(batching, Job::batchKey, items -> engine.images(items.stream().map(Job::patches).toList(), items.get(0).withHiddenState()), registry);
+        this.spans = spans;
+        this.batcher = new DynamicBatcher<>(batching, Job::batchKey, items -> engine.images(items.stream().map(Job::patches).toList(), items.get(0).withHiddenState()),
+                registry, spans);
         this.decodeTimer = Timer.builder("fgclip2.decode").description("Image decode and RGB conversion").register(registry);
         this.preprocessTimer = Timer.builder("fgclip2.preprocess").description("Patch budget, NaFlex grid and Pillow bilinear resize").register(registry);
     }
@@ -49,7 +58,15 @@ public final class ImageEncoder implements AutoCloseable {
      * The budget override must already be validated (the request layer does it before any decoding).
      */
     public PreprocessedImage preprocess(byte[] data, Integer maxNumPatches) {
-        RgbImage image = decodeTimer.record(() -> preprocessor.decode(data));
+        return preprocess(decode(data), maxNumPatches);
+    }
+
+    /** The first half of {@link #preprocess(byte[], Integer)}, for callers that also need the original pixels. */
+    public RgbImage decode(byte[] data) {
+        return spans.around("fgclip2.decode", () -> decodeTimer.record(() -> preprocessor.decode(data)));
+    }
+
+    public PreprocessedImage preprocess(RgbImage image, Integer maxNumPatches) {
         return preprocessTimer.record(() -> preprocessor.preprocess(image, maxNumPatches));
     }
 

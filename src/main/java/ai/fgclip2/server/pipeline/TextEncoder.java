@@ -4,6 +4,7 @@ import ai.fgclip2.server.engine.InferenceEngine;
 import ai.fgclip2.server.pipeline.batch.BatcherConfig;
 import ai.fgclip2.server.pipeline.batch.DynamicBatcher;
 import ai.fgclip2.server.pipeline.batch.DynamicBatcher.Reservation;
+import ai.fgclip2.server.pipeline.batch.TraceSpans;
 import ai.fgclip2.server.pipeline.text.TextEmbeddingCache;
 import ai.fgclip2.server.pipeline.text.TextTokenizer;
 import ai.fgclip2.server.pipeline.text.TextWalk;
@@ -30,9 +31,15 @@ public final class TextEncoder implements AutoCloseable {
     private final Timer tokenizeTimer;
 
     public TextEncoder(TextTokenizer tokenizer, InferenceEngine engine, TextEmbeddingCache cache, BatcherConfig batching, MeterRegistry registry) {
+        this(tokenizer, engine, cache, batching, registry, TraceSpans.NONE);
+    }
+
+    /** @param spans records the batcher's queue-wait and inference spans in each request's trace */
+    public TextEncoder(TextTokenizer tokenizer, InferenceEngine engine, TextEmbeddingCache cache, BatcherConfig batching, MeterRegistry registry,
+                       TraceSpans spans) {
         this.tokenizer = tokenizer;
         this.cache = cache;
-        this.batcher = new DynamicBatcher<>(batching, TokenizedText::walk, items -> runBatch(engine, items), registry);
+        this.batcher = new DynamicBatcher<>(batching, TokenizedText::walk, items -> runBatch(engine, items), registry, spans);
         this.tokenizeTimer = Timer.builder("fgclip2.tokenize").description("Tokenization time per text").register(registry);
     }
 

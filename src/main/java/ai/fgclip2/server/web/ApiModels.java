@@ -86,7 +86,8 @@ public final class ApiModels {
     public record RescoreResponse(ModelRef model, List<DetectionRescorer.Rescored> detections) {
     }
 
-    public record DenseRequest(String image, List<String> texts, String format, Integer maxNumPatches) {
+    /** @param range the similarities at the ends of the PNG's colour ramp; null = the map's own min..max */
+    public record DenseRequest(String image, List<String> texts, String format, List<Double> range, Integer maxNumPatches) {
     }
 
     public record DenseMap(int index, String text, float[][] similarity) {

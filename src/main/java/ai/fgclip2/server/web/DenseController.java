@@ -1,6 +1,7 @@
 package ai.fgclip2.server.web;
 
 import ai.fgclip2.server.clip.DenseSimilarity;
+import ai.fgclip2.server.clip.Heatmap;
 import ai.fgclip2.server.clip.Problem;
 import ai.fgclip2.server.clip.ProblemException;
 import ai.fgclip2.server.engine.InferenceEngine;
@@ -14,6 +15,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import javax.imageio.ImageIO;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -23,10 +25,16 @@ import org.springframework.web.bind.annotation.RestController;
 
 /**
  * {@code POST /v1/dense/similarity}: cosine of every dense-map cell with box-walk text, as JSON maps or as a
- * heatmap PNG over the (resized) image, to see where a phrase is.
+ * heatmap PNG over the image at its original size, to see where a phrase is.
  */
 @RestController
 public class DenseController {
+    /** The colour scale of a PNG (the similarities at blue and at red) and the map's own range, as response headers. */
+    static final String SCALE_MIN = "Fgclip2-Scale-Min";
+    static final String SCALE_MAX = "Fgclip2-Scale-Max";
+    static final String SIMILARITY_MIN = "Fgclip2-Similarity-Min";
+    static final String SIMILARITY_MAX = "Fgclip2-Similarity-Max";
+
     private final DenseSimilarity dense;
     private final ApiModels.ModelRef modelRef;
 
@@ -44,10 +52,17 @@ public class DenseController {
         if (format.equals("png") && request.texts() != null && request.texts().size() != 1) {
             throw new ProblemException(Problem.INVALID_REQUEST, "format=png draws one heatmap: send exactly one text.", "/texts");
         }
+        Heatmap.Range fixedScale = scale(request.range());
         DenseSimilarity.Maps result = dense.similarity(new DenseSimilarity.Command(ImageStrings.decode(request.image(), "/image"),
                 request.texts(), request.maxNumPatches()));
         if (format.equals("png")) {
-            return ResponseEntity.ok().contentType(MediaType.IMAGE_PNG).body(heatmap(result.image().resized(), result.maps().get(0).similarity()));
+            float[][] map = result.maps().get(0).similarity();
+            Heatmap.Range own = Heatmap.Range.of(map);
+            Heatmap.Range used = fixedScale == null ? own : fixedScale;
+            return ResponseEntity.ok().contentType(MediaType.IMAGE_PNG)
+                    .header(SCALE_MIN, number(used.min())).header(SCALE_MAX, number(used.max()))
+                    .header(SIMILARITY_MIN, number(own.min())).header(SIMILARITY_MAX, number(own.max()))
+                    .body(png(Heatmap.draw(result.original(), map, used)));
         }
         List<DenseMap> maps = new ArrayList<>(result.maps().size());
         for (int t = 0; t < result.maps().size(); t++) {
@@ -56,31 +71,27 @@ public class DenseController {
         return ResponseEntity.ok(new DenseResponse(modelRef, EmbeddingController.grid(result.image().grid()), maps));
     }
 
-    /** The resized image, half-blended with a blue-to-red ramp of the min-max scaled map (one patch per cell). */
-    static byte[] heatmap(RgbImage background, float[][] map) {
-        float min = Float.POSITIVE_INFINITY;
-        float max = Float.NEGATIVE_INFINITY;
-        for (float[] row : map) {
-            for (float v : row) {
-                min = Math.min(min, v);
-                max = Math.max(max, v);
-            }
+    private static Heatmap.Range scale(List<Double> range) {
+        if (range == null) {
+            return null;
         }
-        float range = max > min ? max - min : 1;
-        int width = background.width();
-        int height = background.height();
-        int cellHeight = height / map.length;
-        int cellWidth = width / map[0].length;
-        BufferedImage out = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
-        byte[] pixels = background.pixels();
-        for (int y = 0; y < height; y++) {
-            for (int x = 0; x < width; x++) {
-                float heat = (map[Math.min(y / cellHeight, map.length - 1)][Math.min(x / cellWidth, map[0].length - 1)] - min) / range;
-                int i = 3 * (y * width + x);
-                int r = ((pixels[i] & 0xff) + Math.round(255 * heat)) / 2;
-                int g = ((pixels[i + 1] & 0xff) + Math.round(255 * (1 - Math.abs(2 * heat - 1)))) / 2;
-                int b = ((pixels[i + 2] & 0xff) + Math.round(255 * (1 - heat))) / 2;
-                out.setRGB(x, y, (r << 16) | (g << 8) | b);
+        if (range.size() != 2 || range.get(0) == null || range.get(1) == null || !Double.isFinite(range.get(0)) || !Double.isFinite(range.get(1))
+                || range.get(0) >= range.get(1)) {
+            throw new ProblemException(Problem.INVALID_REQUEST, "'range' must be two finite numbers [min, max] with min < max, "
+                    + "for example [-1, 1] for the full cosine scale; got " + range + ".", "/range");
+        }
+        return new Heatmap.Range(range.get(0), range.get(1));
+    }
+
+    private static String number(double value) {
+        return String.format(Locale.ROOT, "%.6f", value);
+    }
+
+    static byte[] png(RgbImage image) {
+        BufferedImage out = new BufferedImage(image.width(), image.height(), BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < image.height(); y++) {
+            for (int x = 0; x < image.width(); x++) {
+                out.setRGB(x, y, (image.sample(x, y, 0) << 16) | (image.sample(x, y, 1) << 8) | image.sample(x, y, 2));
             }
         }
         try (ByteArrayOutputStream png = new ByteArrayOutputStream()) {

@@ -25,7 +25,12 @@ public record ModelConfig(TowerConfig text, TowerConfig vision, int vocabSize, i
     public static ModelConfig read(Path file) {
         JsonNode root;
         try {
-            root = JSON.readTree(Files.readString(file));
+            String text = Files.readString(file);
+            if (text.isBlank()) {
+                // an interrupted download leaves an empty file; say so rather than "unknown model_type ''"
+                throw new CheckpointException(file + " is empty: download the checkpoint again (config.json holds the model's dimensions)");
+            }
+            root = JSON.readTree(text);
         } catch (IOException e) {
             throw new CheckpointException(file + ": cannot read config (" + e.getMessage() + ")", e);
         }

@@ -6,6 +6,9 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.common.Attributes;
+import io.opentelemetry.context.Context;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -41,7 +44,8 @@ import java.util.function.Function;
  * <p>Metrics, tagged {@code queue=<name>}: timer {@code fgclip2.queue.wait} (submission to batch start),
  * summary {@code fgclip2.batch.size} (items per processor call, single retries included), gauge
  * {@code fgclip2.queue.depth}, counter {@code fgclip2.queue.rejected} (requests refused when full), counter
- * {@code fgclip2.queue.expired} (items dropped at their deadline).
+ * {@code fgclip2.queue.expired} (items dropped at their deadline). Traces: spans {@code fgclip2.queue.wait} and
+ * {@code fgclip2.inference} (one per item, in the trace of the request that submitted it).
  */
 public final class DynamicBatcher<I, R> implements AutoCloseable {
     private static final Duration MIN_RETRY_AFTER = Duration.ofSeconds(1);
@@ -71,8 +75,11 @@ public final class DynamicBatcher<I, R> implements AutoCloseable {
     private final Counter rejected;
     private final Counter expired;
     private final Gauge queueDepth;
+    private final TraceSpans spans;
+    private final Attributes spanAttributes;
 
-    private record Pending<I, R>(I item, CompletableFuture<R> future, long enqueuedNanos) {
+    /** @param trace the submitting request's trace context: its queue-wait and inference spans go there */
+    private record Pending<I, R>(I item, CompletableFuture<R> future, long enqueuedNanos, Context trace) {
     }
 
     /** One reservation's items of one batch key. */
@@ -111,6 +118,13 @@ public final class DynamicBatcher<I, R> implements AutoCloseable {
      * @param processor runs on the worker threads
      */
     public DynamicBatcher(BatcherConfig config, Function<? super I, ?> batchKey, BatchProcessor<I, R> processor, MeterRegistry registry) {
+        this(config, batchKey, processor, registry, TraceSpans.NONE);
+    }
+
+    /** @param spans records spans {@code fgclip2.queue.wait} and {@code fgclip2.inference} in each item's request trace */
+    public DynamicBatcher(BatcherConfig config, Function<? super I, ?> batchKey, BatchProcessor<I, R> processor, MeterRegistry registry,
+                          TraceSpans spans) {
+        this.spans = Objects.requireNonNull(spans);
         this.config = Objects.requireNonNull(config);
         this.batchKey = Objects.requireNonNull(batchKey);
         this.processor = Objects.requireNonNull(processor);
@@ -125,6 +139,7 @@ public final class DynamicBatcher<I, R> implements AutoCloseable {
                 .tag("queue", queue).register(registry);
         this.expired = Counter.builder("fgclip2.queue.expired").description("items dropped because their request's deadline passed")
                 .tag("queue", queue).register(registry);
+        this.spanAttributes = Attributes.of(AttributeKey.stringKey("fgclip2.queue"), queue);
         this.queueDepth = Gauge.builder("fgclip2.queue.depth", this, DynamicBatcher::queueDepth).description("items waiting for a batch")
                 .tag("queue", queue).register(registry);
         for (int i = 0; i < config.workers(); i++) {
@@ -192,6 +207,7 @@ public final class DynamicBatcher<I, R> implements AutoCloseable {
             reservation.submitted = true;
             resize(reservation, items.size());
             long now = System.nanoTime();
+            Context trace = TraceSpans.current();
             Map<Object, Share<I, R>> shares = new LinkedHashMap<>();
             for (int i = 0; i < items.size(); i++) {
                 CompletableFuture<R> future = new CompletableFuture<>();
@@ -200,7 +216,7 @@ public final class DynamicBatcher<I, R> implements AutoCloseable {
                     Share<I, R> share = new Share<>(reservation, new ArrayDeque<>());
                     queues.computeIfAbsent(k, q -> new ArrayDeque<>()).addLast(share);
                     return share;
-                }).items().addLast(new Pending<>(items.get(i), future, now));
+                }).items().addLast(new Pending<>(items.get(i), future, now, trace));
                 futures.add(future);
             }
             depth += items.size();
@@ -377,6 +393,7 @@ public final class DynamicBatcher<I, R> implements AutoCloseable {
                 continue;
             }
             queueWait.record(now - pending.enqueuedNanos(), TimeUnit.NANOSECONDS);
+            spans.record("fgclip2.queue.wait", pending.trace(), pending.enqueuedNanos(), now, spanAttributes);
             batch.add(pending);
         }
         if (queue.isEmpty()) {
@@ -419,7 +436,12 @@ public final class DynamicBatcher<I, R> implements AutoCloseable {
             throw new IllegalStateException("queue '" + config.name() + "': processor returned "
                     + (results == null ? "null" : results.size() + " results") + " for " + items.size() + " items");
         }
-        long elapsed = System.nanoTime() - start;
+        long end = System.nanoTime();
+        Attributes inference = spanAttributes.toBuilder().put("fgclip2.batch.size", items.size()).build();
+        for (Pending<I, R> pending : batch) {
+            spans.record("fgclip2.inference", pending.trace(), start, end, inference);
+        }
+        long elapsed = end - start;
         double mean = meanBatchNanos;
         meanBatchNanos = Double.isNaN(mean) ? elapsed : mean + DURATION_SMOOTHING * (elapsed - mean);
         return results;
