@@ -37,7 +37,7 @@ public final class DenseSimilarity {
         // the region graph computes the dense map; one full-image box is its cheapest valid input
         float[][] fullImage = {{0, 0, prepared.originalWidth(), prepared.originalHeight()}};
         EncodedRegions regions = Await.result(pipeline.regions().encode(prepared, fullImage));
-        float[] dense = regions.features().dense();
+        float[] dense = regions.dense();
         int rows = prepared.grid().rows();
         int cols = prepared.grid().cols();
         int hidden = dense.length / (rows * cols);

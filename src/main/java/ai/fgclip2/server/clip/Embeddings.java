@@ -63,7 +63,7 @@ public final class Embeddings {
         EncodedRegions regions = pipeline.encodeRegions(image, boxes, maxNumPatches);
         List<RegionVector> out = new ArrayList<>(regions.boxes().length);
         for (int i = 0; i < regions.boxes().length; i++) {
-            float[] raw = regions.features().regions()[i];
+            float[] raw = regions.feature(i);
             out.add(new RegionVector(regions.boxes()[i], normalize ? Scoring.normalize(raw) : raw));
         }
         return new RegionVectors(regions.preprocessed().grid(), out);

@@ -9,6 +9,8 @@ package ai.fgclip2.server.clip;
  * @param maxBoxes      boxes or detections per image
  * @param maxNumPatches largest patch budget a request may ask for
  * @param maxDenseTexts texts per dense-similarity request
+ * @param maxDetections detections per rescoring request (one image)
  */
-public record Limits(int maxItems, int maxTextChars, int maxLabels, int maxPrompts, int maxBoxes, int maxNumPatches, int maxDenseTexts) {
+public record Limits(int maxItems, int maxTextChars, int maxLabels, int maxPrompts, int maxBoxes, int maxNumPatches, int maxDenseTexts,
+                     int maxDetections) {
 }

@@ -12,5 +12,9 @@ public enum Problem {
     INVALID_BOX,
     LIMIT_EXCEEDED,
     UNSUPPORTED_PARAMETER,
+    /** a named resource (a vocabulary) does not exist */
+    NOT_FOUND,
+    /** the resource exists but is not in a state to serve this (a vocabulary being built, or of another model) */
+    CONFLICT,
     UNAVAILABLE
 }

@@ -5,7 +5,6 @@ import ai.fgclip2.server.pipeline.text.TextWalk;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * Box classification (the COCO/LVIS protocol): each region feature against box-walk class embeddings,
@@ -13,7 +12,9 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class RegionClassifier {
 
-    public record Command(ImageInput image, List<List<Double>> boxes, List<String> labels, List<String> templates, Integer topK, Integer maxNumPatches) {
+    /** @param vocabulary a registered box-walk vocabulary instead of {@code labels} */
+    public record Command(ImageInput image, List<List<Double>> boxes, List<String> labels, String vocabulary, List<String> templates, Integer topK,
+                          Integer maxNumPatches) {
     }
 
     /** @param probability softmax over the labels: a box's probabilities sum to 1 */
@@ -25,22 +26,29 @@ public final class RegionClassifier {
     }
 
     private final ClipPipeline pipeline;
+    private final Vocabularies vocabularies;
 
-    public RegionClassifier(ClipPipeline pipeline) {
+    public RegionClassifier(ClipPipeline pipeline, Vocabularies vocabularies) {
         this.pipeline = pipeline;
+        this.vocabularies = vocabularies;
     }
 
     public List<BoxLabels> classify(Command command) {
         InputChecks checks = pipeline.checks();
-        List<String> labels = checks.texts(command.labels(), "labels", checks.limits().maxLabels());
-        List<String> templates = checks.templates(command.templates(), labels.size());
-        CompletableFuture<List<float[]>> classes = pipeline.classEmbeddings(labels, templates, TextWalk.BOX);
+        ClassSet classSet = ClassSet.resolve(pipeline, vocabularies, command.labels(), command.vocabulary(), command.templates(), TextWalk.BOX);
         EncodedRegions regions = pipeline.encodeRegions(command.image(), command.boxes(), command.maxNumPatches());
-        List<float[]> classUnits = Await.result(classes);
+        ClassMatrix classes = Await.result(classSet.classes());
+        List<String> labels = classSet.labels();
         int topK = checks.topK(command.topK(), labels.size());
-        List<BoxLabels> results = new ArrayList<>(regions.boxes().length);
-        for (int b = 0; b < regions.boxes().length; b++) {
-            double[] probabilities = Scoring.boxProbabilities(regions.features().regions()[b], classUnits);
+        int boxes = regions.boxes().length;
+        float[][] units = new float[boxes][];
+        for (int b = 0; b < boxes; b++) {
+            units[b] = Scoring.normalize(regions.feature(b));
+        }
+        float[] cosines = classes.cosines(units, 0, boxes);
+        List<BoxLabels> results = new ArrayList<>(boxes);
+        for (int b = 0; b < boxes; b++) {
+            double[] probabilities = Scoring.softmax(cosines, b * labels.size(), labels.size(), Scoring.BOX_SOFTMAX_SCALE);
             List<RegionLabel> ranked = new ArrayList<>(labels.size());
             for (int l = 0; l < labels.size(); l++) {
                 ranked.add(new RegionLabel(labels.get(l), probabilities[l]));

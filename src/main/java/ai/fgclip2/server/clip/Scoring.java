@@ -88,6 +88,15 @@ public final class Scoring {
         return out;
     }
 
+    /** {@link #softmax(double[], double)} of {@code cosines[offset .. offset + length)}: one row of a cosine matrix. */
+    public static double[] softmax(float[] cosines, int offset, int length, double scale) {
+        double[] row = new double[length];
+        for (int i = 0; i < length; i++) {
+            row[i] = cosines[offset + i];
+        }
+        return softmax(row, scale);
+    }
+
     /**
      * A class embedding from its prompt templates: normalise each template's embedding, average, normalise
      * again (the ImageNet zero-shot protocol).

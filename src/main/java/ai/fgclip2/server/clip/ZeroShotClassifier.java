@@ -14,7 +14,8 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class ZeroShotClassifier {
 
-    public record Command(ImageInput image, List<String> labels, List<String> templates, Integer topK, Integer maxNumPatches) {
+    /** @param vocabulary a registered short-walk vocabulary instead of {@code labels} */
+    public record Command(ImageInput image, List<String> labels, String vocabulary, List<String> templates, Integer topK, Integer maxNumPatches) {
     }
 
     /** @param probability sigmoid(logit), independent per label: they do not sum to 1 */
@@ -22,23 +23,26 @@ public final class ZeroShotClassifier {
     }
 
     private final ClipPipeline pipeline;
+    private final Vocabularies vocabularies;
 
-    public ZeroShotClassifier(ClipPipeline pipeline) {
+    public ZeroShotClassifier(ClipPipeline pipeline, Vocabularies vocabularies) {
         this.pipeline = pipeline;
+        this.vocabularies = vocabularies;
     }
 
     public List<LabelScore> classify(Command command) {
         InputChecks checks = pipeline.checks();
-        List<String> labels = checks.texts(command.labels(), "labels", checks.limits().maxLabels());
-        List<String> templates = checks.templates(command.templates(), labels.size());
+        ClassSet classSet = ClassSet.resolve(pipeline, vocabularies, command.labels(), command.vocabulary(), command.templates(), TextWalk.SHORT);
         Integer budget = checks.maxNumPatches(command.maxNumPatches());
         PreprocessedImage prepared = pipeline.preprocess(command.image(), budget);
         CompletableFuture<EncodedImage> image = pipeline.images().encode(prepared, false);
-        List<float[]> classes = Await.result(pipeline.classEmbeddings(labels, templates, TextWalk.SHORT));
+        ClassMatrix classes = Await.result(classSet.classes());
         float[] imageUnit = Scoring.normalize(Await.result(image).embedding());
+        float[] cosines = classes.cosines(new float[][] {imageUnit}, 0, 1);
+        List<String> labels = classSet.labels();
         List<LabelScore> results = new ArrayList<>(labels.size());
         for (int i = 0; i < labels.size(); i++) {
-            double logit = pipeline.scores().logit(Scoring.dot(imageUnit, classes.get(i)));
+            double logit = pipeline.scores().logit(cosines[i]);
             results.add(new LabelScore(labels.get(i), Scoring.sigmoid(logit), logit));
         }
         results.sort(Comparator.comparingDouble(LabelScore::probability).reversed());

@@ -42,13 +42,17 @@ public record Fgclip2Properties(
     public record Limits(@DefaultValue("67108864") long maxRequestBytes, @DefaultValue("64") int maxItems, @DefaultValue("4096") int maxTextChars,
                          @DefaultValue("2048") int maxLabels, @DefaultValue("65536") int maxPrompts, @DefaultValue("256") int maxBoxes,
                          @DefaultValue("40000000") long maxImagePixels, @DefaultValue("4096") int maxNumPatches,
-                         @DefaultValue("32") int maxDenseTexts) {
+                         @DefaultValue("32") int maxDenseTexts, @DefaultValue("10000") int maxDetections) {
     }
 
     /**
      * @param dir            where checkpoints and the demo model are exported on first start (keyed by checkpoint digest)
      * @param textEmbeddings entries of the label/template embedding LRU cache (0 disables it)
+     * @param vocabularies   where registered vocabularies are kept; unset = {@code <dir>/vocabularies}
      */
-    public record Cache(@DefaultValue("${java.io.tmpdir}/fgclip2-cache") Path dir, @DefaultValue("20000") int textEmbeddings) {
+    public record Cache(@DefaultValue("${java.io.tmpdir}/fgclip2-cache") Path dir, @DefaultValue("20000") int textEmbeddings, Path vocabularies) {
+        public Path vocabularyDir() {
+            return vocabularies != null ? vocabularies : dir.resolve("vocabularies");
+        }
     }
 }

@@ -15,6 +15,7 @@ public enum ProblemType {
     UNSUPPORTED_PARAMETER(HttpStatus.BAD_REQUEST, "Unsupported parameter"),
     UNSUPPORTED_MEDIA_TYPE(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
     NOT_FOUND(HttpStatus.NOT_FOUND, "Not found"),
+    CONFLICT(HttpStatus.CONFLICT, "Conflict"),
     METHOD_NOT_ALLOWED(HttpStatus.METHOD_NOT_ALLOWED, "Method not allowed"),
     NOT_ACCEPTABLE(HttpStatus.NOT_ACCEPTABLE, "Not acceptable"),
     OVERLOADED(HttpStatus.TOO_MANY_REQUESTS, "Server busy"),
