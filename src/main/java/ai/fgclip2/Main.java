@@ -3,14 +3,18 @@ package ai.fgclip2;
 import ai.fgclip2.bench.BenchCommand;
 import ai.fgclip2.exporter.cli.ExportCommand;
 import ai.fgclip2.exporter.synth.SynthCommand;
+import ai.fgclip2.offline.RescoreCommand;
+import ai.fgclip2.offline.VocabularyCommand;
 import ai.fgclip2.server.ServeCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** One artifact, several subcommands: {@code serve} (the default), {@code export}, {@code synth}, {@code bench}. */
+/** One artifact, several subcommands: {@code serve} (the default), {@code export}, {@code synth}, {@code bench},
+ * {@code rescore} and {@code vocabulary} (offline detector rescoring and vocabulary builds). */
 @Command(name = "fgclip2-server", mixinStandardHelpOptions = true, version = "fgclip2-server 0.1.0",
         description = "FG-CLIP 2 inference service and pure-Java ONNX exporter.",
-        subcommands = {ServeCommand.class, ExportCommand.class, SynthCommand.class, BenchCommand.class})
+        subcommands = {ServeCommand.class, ExportCommand.class, SynthCommand.class, BenchCommand.class, RescoreCommand.class,
+                VocabularyCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

@@ -118,6 +118,24 @@ public final class Vocabularies implements AutoCloseable {
         }
     }
 
+    /**
+     * Installs a vocabulary file built elsewhere (the offline {@code vocabulary} command): copied into the
+     * directory and ready at once. A file of another model revision or precision is refused.
+     */
+    public Status install(Path file) {
+        Vocabulary vocabulary = VocabularyFile.read(file);
+        if (!vocabulary.model().sameEmbeddings(model())) {
+            throw new ProblemException(Problem.CONFLICT, "The vocabulary file " + file + " was built with model " + vocabulary.model() + "; this model is "
+                    + model() + ". Its embeddings do not apply here: rebuild it for this model.");
+        }
+        VocabularyFile.write(vocabulary, directory.resolve(VocabularyFile.fileName(vocabulary.name(), model())));
+        Entry entry = new Entry(vocabulary.definition(), State.READY);
+        entry.vocabulary = vocabulary;
+        entry.done.set(vocabulary.labels().size());
+        entries.put(vocabulary.name(), entry);
+        return status(vocabulary.name(), entry);
+    }
+
     /** Validates, then builds in the background (replacing a vocabulary of the same name when done). */
     public Status create(Create request) {
         String name = request.name();
