@@ -88,6 +88,9 @@ public final class RescoreCommand implements Callable<Integer> {
     @Option(names = "--parallel", defaultValue = "2", description = "Images in flight: one decodes while another runs inference (default: ${DEFAULT-VALUE}).")
     int parallel;
 
+    /** Vocabulary index -> the annotation file's category id (COCO/LVIS format). */
+    private final Map<Integer, Long> categoryOf = new HashMap<>();
+
     /** One image's work: its key in the journal, its file, its detections in the mmdetection shape. */
     private record ImageJob(String key, Path file, Map<String, Object> detections, Object id) {
     }
@@ -172,6 +175,9 @@ public final class RescoreCommand implements Callable<Integer> {
                 index = vocab.indexOf(((String) category.get("name")).replace('_', ' ').toLowerCase(Locale.ROOT));
             }
             labelOf.put(id, index);
+            if (index >= 0) {
+                categoryOf.putIfAbsent(index, id);
+            }
         }
         Map<Long, Map<String, Object>> perImage = new LinkedHashMap<>();
         for (Map<String, Object> result : (List<Map<String, Object>>) JSON.readValue(detections.toFile(), List.class)) {
@@ -263,7 +269,7 @@ public final class RescoreCommand implements Callable<Integer> {
                         byte[] bytes = Files.readAllBytes(job.file());
                         DetectionRescorer.Result result = rescorer.rescore(new DetectionRescorer.Command(new ImageInput(bytes, job.file().toString()),
                                 job.detections(), DetectionRescorer.VocabularyRef.named(vocab.name()), null, options, maxNumPatches));
-                        String line = JSON.writeValueAsString(coco ? cocoLine(job, vocab, result) : jsonlLine(job, result));
+                        String line = JSON.writeValueAsString(coco ? cocoLine(job, result) : jsonlLine(job, result));
                         synchronized (writer) {
                             writer.write(line);
                             writer.newLine();
@@ -306,14 +312,19 @@ public final class RescoreCommand implements Callable<Integer> {
         return line;
     }
 
+    /** Rows whose class (after --relabel) is not a category of the annotation file are left out. */
     @SuppressWarnings("unchecked")
-    private static Map<String, Object> cocoLine(ImageJob job, Vocabulary vocab, DetectionRescorer.Result result) {
+    private Map<String, Object> cocoLine(ImageJob job, DetectionRescorer.Result result) {
         List<Object> boxes = (List<Object>) job.detections().get("bboxes");
         List<Map<String, Object>> results = new ArrayList<>();
         for (DetectionRescorer.Rescored row : result.rows()) {
+            Long category = categoryOf.get(row.labelIndex());
+            if (category == null) {
+                continue;
+            }
             Map<String, Object> entry = new LinkedHashMap<>();
             entry.put("image_id", job.id());
-            entry.put("category_id", vocab.definition().categoryIds() == null ? row.labelIndex() : vocab.definition().categoryIds().get(row.labelIndex()));
+            entry.put("category_id", category);
             entry.put("bbox", boxes.get(row.index()));
             entry.put("score", row.score());
             results.add(entry);

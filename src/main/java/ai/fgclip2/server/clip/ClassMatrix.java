@@ -85,6 +85,20 @@ public final class ClassMatrix {
         return out;
     }
 
+    /** Cosines of one unit vector with every class, summed in double (zero-shot logits scale them by about 100). */
+    public double[] cosines(float[] unit) {
+        double[] out = new double[classes];
+        for (int c = 0; c < classes; c++) {
+            double sum = 0;
+            int base = c * dimensions;
+            for (int k = 0; k < dimensions; k++) {
+                sum += (double) unit[k] * rows[base + k];
+            }
+            out[c] = sum;
+        }
+        return out;
+    }
+
     /**
      * Cosines of unit vectors {@code units[from..to)} with every class: {@code (to - from) x classes}, row-major,
      * one blocked matrix product.

@@ -266,6 +266,10 @@ public final class DetectionRescorer {
         }
         List<String> names = new ArrayList<>(base);
         names.addAll(added);
+        if (!added.isEmpty() && names.size() > checks.limits().maxLabels()) {
+            throw new ProblemException(Problem.LIMIT_EXCEEDED, "The vocabulary with the " + added.size() + " detector labels it lacks has " + names.size()
+                    + " labels; the limit is " + checks.limits().maxLabels() + " (fgclip2.limits.max-labels).", "/detections");
+        }
         CompletableFuture<ClassMatrix> classes;
         if (registered == null) {
             List<String> templates = checks.templates(command.templates(), names.size());
@@ -273,7 +277,6 @@ public final class DetectionRescorer {
         } else if (added.isEmpty()) {
             classes = CompletableFuture.completedFuture(registered.classes());
         } else {
-            checks.items(added, "unknownLabels", checks.limits().maxLabels());
             ClassMatrix own = registered.classes();
             classes = pipeline.classEmbeddings(added, registered.definition().templates(), TextWalk.BOX).thenApply(own::append);
         }

@@ -41,14 +41,9 @@ public final class RegionClassifier {
         List<String> labels = classSet.labels();
         int topK = checks.topK(command.topK(), labels.size());
         int boxes = regions.boxes().length;
-        float[][] units = new float[boxes][];
-        for (int b = 0; b < boxes; b++) {
-            units[b] = Scoring.normalize(regions.feature(b));
-        }
-        float[] cosines = classes.cosines(units, 0, boxes);
         List<BoxLabels> results = new ArrayList<>(boxes);
         for (int b = 0; b < boxes; b++) {
-            double[] probabilities = Scoring.softmax(cosines, b * labels.size(), labels.size(), Scoring.BOX_SOFTMAX_SCALE);
+            double[] probabilities = Scoring.softmax(classes.cosines(Scoring.normalize(regions.feature(b))), Scoring.BOX_SOFTMAX_SCALE);
             List<RegionLabel> ranked = new ArrayList<>(labels.size());
             for (int l = 0; l < labels.size(); l++) {
                 ranked.add(new RegionLabel(labels.get(l), probabilities[l]));

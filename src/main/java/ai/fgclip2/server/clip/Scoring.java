@@ -131,16 +131,6 @@ public final class Scoring {
         return Math.pow(detectorConfidence, alpha) * Math.pow(alignProbability, beta);
     }
 
-    /** {@code softmax(100 * cos)} of one raw region feature against unit class embeddings (box classification). */
-    public static double[] boxProbabilities(float[] region, List<float[]> classUnits) {
-        float[] unit = normalize(region);
-        double[] cosines = new double[classUnits.size()];
-        for (int l = 0; l < cosines.length; l++) {
-            cosines[l] = dot(unit, classUnits.get(l));
-        }
-        return softmax(cosines, BOX_SOFTMAX_SCALE);
-    }
-
     /** The index of the largest value; the first one on ties. */
     public static int argmax(double[] values) {
         int best = 0;

@@ -38,7 +38,7 @@ public final class ZeroShotClassifier {
         CompletableFuture<EncodedImage> image = pipeline.images().encode(prepared, false);
         ClassMatrix classes = Await.result(classSet.classes());
         float[] imageUnit = Scoring.normalize(Await.result(image).embedding());
-        float[] cosines = classes.cosines(new float[][] {imageUnit}, 0, 1);
+        double[] cosines = classes.cosines(imageUnit);
         List<String> labels = classSet.labels();
         List<LabelScore> results = new ArrayList<>(labels.size());
         for (int i = 0; i < labels.size(); i++) {
