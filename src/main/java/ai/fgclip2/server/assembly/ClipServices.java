@@ -73,7 +73,7 @@ public final class ClipServices implements AutoCloseable {
                 registry);
         Manifest.Scores scores = manifest.scores();
         this.pipeline = new ClipPipeline(texts, images, new RegionEncoder(images, engine), new InputChecks(settings.limits()),
-                new SiglipScores(scores.logitScale(), scores.logitBias()));
+                new SiglipScores(scores.logitScale(), scores.logitBias()), engine);
         this.vocabularies = new Vocabularies(new VocabularyBuilder(pipeline, modelKey(engine)), pipeline.checks(), settings.vocabularyDir());
     }
 

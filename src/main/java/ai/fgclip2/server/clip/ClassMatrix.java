@@ -1,5 +1,6 @@
 package ai.fgclip2.server.clip;
 
+import ai.fgclip2.server.engine.InferenceEngine;
 import java.util.List;
 
 /**
@@ -7,12 +8,9 @@ import java.util.List;
  * features with one matrix product per chunk.
  */
 public final class ClassMatrix {
-    /** Rows per block of the product: their accumulators stay in cache while a class column streams past. */
-    private static final int BLOCK = 16;
-
     private final int classes;
     private final int dimensions;
-    /** dimensions x classes (transposed): the product's inner loop runs over contiguous classes and vectorises */
+    /** dimensions x classes (transposed): the right-hand side of region features x classes */
     private final float[] transposed;
     private final float[] rows;
 
@@ -101,24 +99,14 @@ public final class ClassMatrix {
 
     /**
      * Cosines of unit vectors {@code units[from..to)} with every class: {@code (to - from) x classes}, row-major,
-     * one blocked matrix product.
+     * one matrix product on the engine.
      */
-    public float[] cosines(float[][] units, int from, int to) {
+    public float[] cosines(InferenceEngine engine, float[][] units, int from, int to) {
         int count = to - from;
-        float[] out = new float[count * classes];
-        for (int block = 0; block < count; block += BLOCK) {
-            int end = Math.min(count, block + BLOCK);
-            for (int k = 0; k < dimensions; k++) {
-                int column = k * classes;
-                for (int r = block; r < end; r++) {
-                    float a = units[from + r][k];
-                    int base = r * classes;
-                    for (int c = 0; c < classes; c++) {
-                        out[base + c] += a * transposed[column + c];
-                    }
-                }
-            }
+        float[] packed = new float[count * dimensions];
+        for (int r = 0; r < count; r++) {
+            System.arraycopy(units[from + r], 0, packed, r * dimensions, dimensions);
         }
-        return out;
+        return engine.product(packed, transposed, count, dimensions, classes);
     }
 }

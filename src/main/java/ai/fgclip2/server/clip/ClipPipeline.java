@@ -1,5 +1,6 @@
 package ai.fgclip2.server.clip;
 
+import ai.fgclip2.server.engine.InferenceEngine;
 import ai.fgclip2.server.pipeline.ImageEncoder;
 import ai.fgclip2.server.pipeline.RegionEncoder;
 import ai.fgclip2.server.pipeline.RegionEncoder.EncodedRegions;
@@ -14,10 +15,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.IntFunction;
 
 /**
- * What every use case runs on: the three encoders, the input checks and the model's SigLIP score constants,
+ * What every use case runs on: the three encoders, the input checks, the model's SigLIP score constants and the
+ * engine (for products of region features with class embeddings),
  * plus the steps they share (an image preprocessed with its pointer, class embeddings from labels and templates).
  */
-public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder regions, InputChecks checks, SiglipScores scores) {
+public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder regions, InputChecks checks, SiglipScores scores, InferenceEngine engine) {
 
     /**
      * Decodes and resizes one image on the caller's thread; a bad image is a {@link ProblemException} at the image's

@@ -82,6 +82,36 @@ class RescoringRulesTest {
     }
 
     @Test
+    void classifiersGiveTheSameResultsWithARegisteredVocabularyAsWithItsLabels() throws Exception {
+        byte[] image = ClipTestKit.png(320, 240, 5);
+        List<String> labels = List.of("cat", "remote control", "sofa", "猫");
+        List<String> templates = List.of("a photo of a {}.", "a {} in the scene.");
+        KIT.vocabularies.create(new Vocabularies.Create("zero-shot", labels, templates, "short", null));
+        KIT.vocabularies.create(new Vocabularies.Create("boxes", labels, templates, null, null));
+        KIT.vocabularies.awaitBuilds();
+        ZeroShotClassifier zeroShot = new ZeroShotClassifier(KIT.pipeline, KIT.vocabularies);
+        var inline = zeroShot.classify(new ZeroShotClassifier.Command(new ImageInput(image, "/image"), labels, null, templates, null, null));
+        var registered = zeroShot.classify(new ZeroShotClassifier.Command(new ImageInput(image, "/image"), null, "zero-shot", null, null, null));
+        assertThat(registered).extracting(ZeroShotClassifier.LabelScore::label).isEqualTo(inline.stream().map(ZeroShotClassifier.LabelScore::label).toList());
+        for (int i = 0; i < inline.size(); i++) {
+            assertThat(registered.get(i).logit()).isCloseTo(inline.get(i).logit(), org.assertj.core.data.Offset.offset(1e-9));
+        }
+        RegionClassifier regions = new RegionClassifier(KIT.pipeline, KIT.vocabularies);
+        List<List<Double>> boxes = List.of(List.of(10.0, 20.0, 200.0, 180.0), List.of(0.0, 0.0, 320.0, 240.0));
+        var inlineBoxes = regions.classify(new RegionClassifier.Command(new ImageInput(image, "/image"), boxes, labels, null, templates, null, null));
+        var registeredBoxes = regions.classify(new RegionClassifier.Command(new ImageInput(image, "/image"), boxes, null, "boxes", null, null, null));
+        for (int b = 0; b < boxes.size(); b++) {
+            for (int l = 0; l < labels.size(); l++) {
+                assertThat(registeredBoxes.get(b).labels().get(l).label()).isEqualTo(inlineBoxes.get(b).labels().get(l).label());
+                assertThat(registeredBoxes.get(b).labels().get(l).probability()).isCloseTo(inlineBoxes.get(b).labels().get(l).probability(),
+                        org.assertj.core.data.Offset.offset(1e-9));
+            }
+        }
+        assertThatThrownBy(() -> zeroShot.classify(new ZeroShotClassifier.Command(new ImageInput(image, "/image"), labels, "zero-shot", null, null, null)))
+                .isInstanceOfSatisfying(ProblemException.class, e -> assertThat(e.pointer()).isEqualTo("/vocabulary"));
+    }
+
+    @Test
     void aPersistedVocabularyReloadsWithoutTextInferenceAndOnlyForItsModel() throws Exception {
         Path directory = Files.createTempDirectory("fgclip2-vocabularies");
         List<String> labels = List.of("cat", "remote control", "sofa");
