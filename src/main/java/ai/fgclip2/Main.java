@@ -1,6 +1,7 @@
 package ai.fgclip2;
 
 import ai.fgclip2.bench.BenchCommand;
+import ai.fgclip2.bench.LoadCommand;
 import ai.fgclip2.exporter.cli.ExportCommand;
 import ai.fgclip2.exporter.synth.SynthCommand;
 import ai.fgclip2.offline.RescoreCommand;
@@ -13,7 +14,7 @@ import picocli.CommandLine.Command;
  * {@code rescore} and {@code vocabulary} (offline detector rescoring and vocabulary builds). */
 @Command(name = "fgclip2-server", mixinStandardHelpOptions = true, version = "fgclip2-server 0.1.0",
         description = "FG-CLIP 2 inference service and pure-Java ONNX exporter.",
-        subcommands = {ServeCommand.class, ExportCommand.class, SynthCommand.class, BenchCommand.class, RescoreCommand.class,
+        subcommands = {ServeCommand.class, ExportCommand.class, SynthCommand.class, BenchCommand.class, LoadCommand.class, RescoreCommand.class,
                 VocabularyCommand.class})
 public final class Main {
 

@@ -1,6 +1,7 @@
 package ai.fgclip2.bench;
 
 import ai.fgclip2.server.engine.InferenceEngine;
+import ai.fgclip2.server.pipeline.Admission;
 import ai.fgclip2.server.pipeline.ImageEncoder;
 import ai.fgclip2.server.pipeline.RegionEncoder;
 import ai.fgclip2.server.pipeline.batch.BatcherConfig;
@@ -98,7 +99,9 @@ final class EngineBench {
         try (ImageEncoder images = new ImageEncoder(preprocessor, engine, unbatched, new SimpleMeterRegistry())) {
             RegionEncoder regions = new RegionEncoder(images, engine);
             return measure("regions " + REGION_BOXES + " boxes + " + REGION_BOXES + " labels", 1, work, () -> {
-                regions.encode(image, boxes).join();
+                try (Admission admission = Admission.of(null, 0, images, 1, Duration.ofMinutes(10))) {
+                    regions.encode(image, boxes, admission).join();
+                }
                 engine.text(labels, InferenceEngine.TextHead.BOX);
             });
         }

@@ -33,9 +33,18 @@ final class MemoryProbe {
     }
 
     static ProcessMemory read() {
+        return read("self");
+    }
+
+    /** The memory of another process, such as a server under load. */
+    static ProcessMemory read(long pid) {
+        return read(Long.toString(pid));
+    }
+
+    private static ProcessMemory read(String process) {
         try {
             Map<String, Long> kib = new HashMap<>();
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            for (String line : Files.readAllLines(Path.of("/proc", process, "status"))) {
                 String[] parts = line.split("\\s+");
                 if (parts.length == 3 && parts[2].equals("kB")) {
                     kib.put(parts[0].substring(0, parts[0].length() - 1), Long.parseLong(parts[1]));
@@ -43,7 +52,7 @@ final class MemoryProbe {
             }
             return new ProcessMemory(1024 * kib.get("VmRSS"), 1024 * kib.get("VmHWM"), 1024 * kib.get("RssAnon"), 1024 * kib.get("RssFile"));
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read /proc/self/status", e);
+            throw new UncheckedIOException("cannot read /proc/" + process + "/status", e);
         }
     }
 

@@ -17,8 +17,11 @@ import picocli.CommandLine.Option;
  * in this process (no HTTP).
  */
 final class OfflineModel {
-    /** Offline inputs are files the user controls: the request limits of a public server do not apply. */
-    static final Limits LIMITS = new Limits(1024, 4096, 100_000, 10_000_000, 100_000, 4096, 32, 1_000_000);
+    /**
+     * Offline inputs are files the user controls: the request limits of a public server do not apply, and an
+     * image (or a vocabulary build step) may wait for inference as long as it takes on a slow machine.
+     */
+    static final Limits LIMITS = new Limits(1024, 4096, 100_000, 10_000_000, 100_000, 4096, 32, Duration.ofHours(1), 1_000_000);
 
     @Option(names = "--model-dir", description = "An exported model (manifest.json) or a Hugging Face checkpoint folder; unset = the built-in demo model.")
     Path modelDir;

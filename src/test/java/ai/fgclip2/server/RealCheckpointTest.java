@@ -8,6 +8,7 @@ import ai.fgclip2.server.engine.ModelFiles;
 import ai.fgclip2.server.engine.onnx.OnnxEngine;
 import ai.fgclip2.server.engine.EngineSettings;
 import ai.fgclip2.server.engine.InferenceEngine;
+import ai.fgclip2.server.pipeline.Admission;
 import ai.fgclip2.server.pipeline.ImageEncoder;
 import ai.fgclip2.server.pipeline.RegionEncoder;
 import ai.fgclip2.server.pipeline.batch.BatcherConfig;
@@ -56,7 +57,10 @@ class RealCheckpointTest {
             // The official test's patch budget is not documented: accept either of the two plausible ones.
             for (int budget : new int[] {256, 1024}) {
                 PreprocessedImage prepared = preprocessor.preprocess(bytes, budget);
-                RegionEncoder.EncodedRegions encoded = regionEncoder.encode(prepared, new float[][] {{345, 27, 640, 372}, {41, 74, 177, 118}}).join();
+                RegionEncoder.EncodedRegions encoded;
+                try (Admission admission = Admission.of(null, 0, images, 1, Duration.ofMinutes(10))) {
+                    encoded = regionEncoder.encode(prepared, new float[][] {{345, 27, 640, 372}, {41, 74, 177, 118}}, admission).join();
+                }
                 double logit = Scoring.logit(Scoring.dot(Scoring.normalize(encoded.image().embedding()), caption), manifest.scores().logitScale(),
                         manifest.scores().logitBias());
                 bestLogitError = Math.min(bestLogitError, Math.abs(logit - 7.1313));

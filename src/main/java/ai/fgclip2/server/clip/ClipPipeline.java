@@ -1,6 +1,7 @@
 package ai.fgclip2.server.clip;
 
 import ai.fgclip2.server.engine.InferenceEngine;
+import ai.fgclip2.server.pipeline.Admission;
 import ai.fgclip2.server.pipeline.ImageEncoder;
 import ai.fgclip2.server.pipeline.RegionEncoder;
 import ai.fgclip2.server.pipeline.RegionEncoder.EncodedRegions;
@@ -43,39 +44,61 @@ public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder
         };
     }
 
-    /** Region features of boxes under {@code /boxes}: counted, checked, clipped, then one region-encoder run. */
-    public EncodedRegions encodeRegions(ImageInput image, List<List<Double>> boxes, Integer maxNumPatches) {
+    /**
+     * Room in the text and image queues for one request, taken together, with the request's deadline; a full queue
+     * refuses the whole request (QueueFullException) before any of it is queued.
+     */
+    public Admission admit(int textItems, int imageItems) {
+        return Admission.of(texts, textItems, images, imageItems, checks.limits().requestTimeout());
+    }
+
+    /** An image with its boxes under {@code /boxes}: counted, checked against the image and clipped to it. */
+    public BoxedImage boxedImage(ImageInput image, List<List<Double>> boxes, Integer maxNumPatches) {
         checks.items(boxes, "boxes", checks.limits().maxBoxes());
-        return encodeRegions(image, boxes, maxNumPatches, i -> "/boxes/" + i);
+        return boxedImage(image, boxes, maxNumPatches, i -> "/boxes/" + i);
     }
 
     /** The same for boxes the caller has counted; {@code boxPointer} names box i in the request. */
-    public EncodedRegions encodeRegions(ImageInput image, List<List<Double>> boxes, Integer maxNumPatches, IntFunction<String> boxPointer) {
+    public BoxedImage boxedImage(ImageInput image, List<List<Double>> boxes, Integer maxNumPatches, IntFunction<String> boxPointer) {
         Integer budget = checks.maxNumPatches(maxNumPatches);
         PreprocessedImage prepared = preprocess(image, budget);
         float[][] clipped = new float[boxes.size()][];
         for (int i = 0; i < boxes.size(); i++) {
             clipped[i] = checks.box(boxes.get(i), prepared.originalWidth(), prepared.originalHeight(), boxPointer.apply(i));
         }
-        return Await.result(regions.encode(prepared, clipped));
+        return new BoxedImage(prepared, clipped);
+    }
+
+    /** A preprocessed image and its checked boxes (original pixels, clipped to the image). */
+    public record BoxedImage(PreprocessedImage image, float[][] boxes) {
+    }
+
+    /** Region features of a boxed image, in the request's admitted room. */
+    public CompletableFuture<EncodedRegions> encodeRegions(BoxedImage boxed, Admission admission) {
+        return regions.encode(boxed.image(), boxed.boxes(), admission);
+    }
+
+    /** The prompts of a label set: each label, or each label in each template. */
+    public static List<String> prompts(List<String> labels, List<String> templates) {
+        List<String> prompts = new ArrayList<>();
+        for (String label : labels) {
+            if (templates != null && !templates.isEmpty()) {
+                templates.forEach(template -> prompts.add(template.replace("{}", label)));
+            } else {
+                prompts.add(label);
+            }
+        }
+        return prompts;
     }
 
     /**
      * One unit vector per label: the label itself, or (with templates) each filled-in template embedded,
      * normalised, averaged and re-normalised, as the official zero-shot and box-classification protocols do.
      */
-    public CompletableFuture<List<float[]>> classEmbeddings(List<String> labels, List<String> templates, TextWalk walk) {
-        boolean templated = templates != null && !templates.isEmpty();
-        List<String> prompts = new ArrayList<>();
-        for (String label : labels) {
-            if (templated) {
-                templates.forEach(template -> prompts.add(template.replace("{}", label)));
-            } else {
-                prompts.add(label);
-            }
-        }
-        int perLabel = templated ? templates.size() : 1;
-        return texts.embeddings(prompts, walk).thenApply(embeddings -> {
+    public CompletableFuture<List<float[]>> classEmbeddings(List<String> labels, List<String> templates, TextWalk walk, Admission admission) {
+        List<String> prompts = prompts(labels, templates);
+        int perLabel = prompts.size() / labels.size();
+        return texts.embeddings(prompts, walk, admission).thenApply(embeddings -> {
             List<float[]> classes = new ArrayList<>(labels.size());
             for (int label = 0; label < labels.size(); label++) {
                 classes.add(Scoring.averageTemplates(embeddings.subList(label * perLabel, (label + 1) * perLabel)));

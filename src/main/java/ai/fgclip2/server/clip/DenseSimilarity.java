@@ -1,6 +1,6 @@
 package ai.fgclip2.server.clip;
 
-import ai.fgclip2.server.pipeline.RegionEncoder.EncodedRegions;
+import ai.fgclip2.server.pipeline.Admission;
 import ai.fgclip2.server.pipeline.TextEncoder.EncodedText;
 import ai.fgclip2.server.pipeline.image.PreprocessedImage;
 import ai.fgclip2.server.pipeline.text.TextWalk;
@@ -33,15 +33,18 @@ public final class DenseSimilarity {
         List<String> texts = checks.texts(command.texts(), "texts", checks.limits().maxDenseTexts());
         Integer budget = checks.maxNumPatches(command.maxNumPatches());
         PreprocessedImage prepared = pipeline.preprocess(command.image(), budget);
-        CompletableFuture<List<EncodedText>> textFuture = pipeline.texts().encode(texts, TextWalk.BOX);
         // the region graph computes the dense map; one full-image box is its cheapest valid input
         float[][] fullImage = {{0, 0, prepared.originalWidth(), prepared.originalHeight()}};
-        EncodedRegions regions = Await.result(pipeline.regions().encode(prepared, fullImage));
-        float[] dense = regions.dense();
+        float[] dense;
+        List<EncodedText> encoded;
+        try (Admission admission = pipeline.admit(texts.size(), 1)) {
+            CompletableFuture<List<EncodedText>> textFuture = pipeline.texts().encode(texts, TextWalk.BOX, admission);
+            dense = Await.result(pipeline.encodeRegions(new ClipPipeline.BoxedImage(prepared, fullImage), admission), admission).dense();
+            encoded = Await.result(textFuture, admission);
+        }
         int rows = prepared.grid().rows();
         int cols = prepared.grid().cols();
         int hidden = dense.length / (rows * cols);
-        List<EncodedText> encoded = Await.result(textFuture);
         List<TextMap> maps = new ArrayList<>(texts.size());
         float[] cell = new float[hidden];
         for (int t = 0; t < texts.size(); t++) {

@@ -1,14 +1,18 @@
 package ai.fgclip2.server.clip;
 
+import ai.fgclip2.server.pipeline.Admission;
 import ai.fgclip2.server.pipeline.RegionEncoder.EncodedRegions;
 import ai.fgclip2.server.pipeline.image.PreprocessedImage;
 import ai.fgclip2.server.pipeline.text.TextWalk;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -131,7 +135,6 @@ public final class DetectionRescorer {
         }
 
         Labels labels = labels(command, parsed, options);
-        CompletableFuture<ClassMatrix> classes = labels.classes();
 
         Integer budget = checks.maxNumPatches(command.maxNumPatches());
         PreprocessedImage prepared = pipeline.preprocess(command.image(), budget);
@@ -146,14 +149,19 @@ public final class DetectionRescorer {
             }
             boxes[i] = checks.box(List.of(xyxy[0], xyxy[1], xyxy[2], xyxy[3]), width, height, parsed.boxPointer(i));
         }
-        EncodedRegions regions = Await.result(pipeline.regions().encode(prepared, boxes));
-        ClassMatrix matrix = Await.result(classes);
+        EncodedRegions regions;
+        ClassMatrix matrix;
+        try (Admission admission = pipeline.admit(labels.uncached(pipeline), 1)) {
+            CompletableFuture<ClassMatrix> classes = labels.classes(pipeline, admission);
+            regions = Await.result(pipeline.encodeRegions(new ClipPipeline.BoxedImage(prepared, boxes), admission), admission);
+            matrix = Await.result(classes, admission);
+        }
 
         // rows per distinct box, so each distinct box's probabilities are computed once and read for all its rows
         int distinct = regions.distinct().length;
         int[] firstRow = new int[distinct];
         int[] nextRow = new int[rows.size()];
-        java.util.Arrays.fill(firstRow, -1);
+        Arrays.fill(firstRow, -1);
         for (int i = rows.size() - 1; i >= 0; i--) {
             int d = regions.distinctOf()[i];
             nextRow[i] = firstRow[d];
@@ -199,7 +207,7 @@ public final class DetectionRescorer {
         if (topK != null && out.size() > topK) {
             List<Rescored> ranked = new ArrayList<>(out);
             ranked.sort(Comparator.comparingDouble(Rescored::score).reversed());
-            java.util.Set<Integer> kept = new java.util.HashSet<>();
+            Set<Integer> kept = new HashSet<>();
             ranked.subList(0, topK).forEach(r -> kept.add(r.index()));
             out = out.stream().filter(r -> kept.contains(r.index())).toList();
         }
@@ -211,10 +219,24 @@ public final class DetectionRescorer {
     }
 
     /**
-     * @param names   the vocabulary's labels, then the added ones
-     * @param indexOf per row, its label's index in {@code names}
+     * @param names     the vocabulary's labels, then the added ones
+     * @param indexOf   per row, its label's index in {@code names}
+     * @param base      a registered vocabulary's class embeddings, or null (inline: every label is embedded)
+     * @param toEmbed   the labels to embed now: all of an inline vocabulary, or those added to a registered one
+     * @param templates the templates of {@code toEmbed}
      */
-    private record Labels(List<String> names, List<String> added, int[] indexOf, CompletableFuture<ClassMatrix> classes) {
+    private record Labels(List<String> names, List<String> added, int[] indexOf, ClassMatrix base, List<String> toEmbed, List<String> templates) {
+        /** The text-queue room the request needs. */
+        int uncached(ClipPipeline pipeline) {
+            return toEmbed.isEmpty() ? 0 : pipeline.texts().uncached(ClipPipeline.prompts(toEmbed, templates), TextWalk.BOX);
+        }
+
+        CompletableFuture<ClassMatrix> classes(ClipPipeline pipeline, Admission admission) {
+            if (toEmbed.isEmpty()) {
+                return CompletableFuture.completedFuture(base);
+            }
+            return pipeline.classEmbeddings(toEmbed, templates, TextWalk.BOX, admission).thenApply(units -> base == null ? ClassMatrix.of(units) : base.append(units));
+        }
     }
 
     /** Resolves every row's label against the vocabulary (adding or rejecting unknown ones) and starts the class embeddings. */
@@ -270,17 +292,10 @@ public final class DetectionRescorer {
             throw new ProblemException(Problem.LIMIT_EXCEEDED, "The vocabulary with the " + added.size() + " detector labels it lacks has " + names.size()
                     + " labels; the limit is " + checks.limits().maxLabels() + " (fgclip2.limits.max-labels).", "/detections");
         }
-        CompletableFuture<ClassMatrix> classes;
         if (registered == null) {
-            List<String> templates = checks.templates(command.templates(), names.size());
-            classes = pipeline.classEmbeddings(names, templates, TextWalk.BOX).thenApply(ClassMatrix::of);
-        } else if (added.isEmpty()) {
-            classes = CompletableFuture.completedFuture(registered.classes());
-        } else {
-            ClassMatrix own = registered.classes();
-            classes = pipeline.classEmbeddings(added, registered.definition().templates(), TextWalk.BOX).thenApply(own::append);
+            return new Labels(names, added, indexOf, null, names, checks.templates(command.templates(), names.size()));
         }
-        return new Labels(names, added, indexOf, classes);
+        return new Labels(names, added, indexOf, registered.classes(), added, registered.definition().templates());
     }
 
     private static UnknownLabels unknownLabels(String value, UnknownLabels fallback) {

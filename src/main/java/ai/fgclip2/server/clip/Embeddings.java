@@ -1,5 +1,6 @@
 package ai.fgclip2.server.clip;
 
+import ai.fgclip2.server.pipeline.Admission;
 import ai.fgclip2.server.pipeline.ImageEncoder.EncodedImage;
 import ai.fgclip2.server.pipeline.RegionEncoder.EncodedRegions;
 import ai.fgclip2.server.pipeline.TextEncoder.EncodedText;
@@ -38,8 +39,10 @@ public final class Embeddings {
         InputChecks checks = pipeline.checks();
         checks.texts(texts, field, checks.limits().maxItems());
         List<TextVector> out = new ArrayList<>(texts.size());
-        for (EncodedText e : Await.result(pipeline.texts().encode(texts, walk))) {
-            out.add(new TextVector(normalize ? Scoring.normalize(e.embedding()) : e.embedding(), e.walk(), e.tokens(), e.truncated()));
+        try (Admission admission = pipeline.admit(texts.size(), 0)) {
+            for (EncodedText e : Await.result(pipeline.texts().encode(texts, walk, admission), admission)) {
+                out.add(new TextVector(normalize ? Scoring.normalize(e.embedding()) : e.embedding(), e.walk(), e.tokens(), e.truncated()));
+            }
         }
         return out;
     }
@@ -50,17 +53,22 @@ public final class Embeddings {
         checks.items(images, field, checks.limits().maxItems());
         Integer budget = checks.maxNumPatches(maxNumPatches);
         List<PreprocessedImage> prepared = images.stream().map(image -> pipeline.preprocess(image, budget)).toList();
-        List<CompletableFuture<EncodedImage>> futures = pipeline.images().encodeAll(prepared, false);
         List<ImageVector> out = new ArrayList<>(images.size());
-        for (CompletableFuture<EncodedImage> future : futures) {
-            EncodedImage e = Await.result(future);
-            out.add(new ImageVector(normalize ? Scoring.normalize(e.embedding()) : e.embedding(), e.image().grid(), e.image().maxNumPatches()));
+        try (Admission admission = pipeline.admit(0, prepared.size())) {
+            for (CompletableFuture<EncodedImage> future : pipeline.images().encodeAll(prepared, false, admission)) {
+                EncodedImage e = Await.result(future, admission);
+                out.add(new ImageVector(normalize ? Scoring.normalize(e.embedding()) : e.embedding(), e.image().grid(), e.image().maxNumPatches()));
+            }
         }
         return out;
     }
 
     public RegionVectors regions(ImageInput image, List<List<Double>> boxes, Integer maxNumPatches, boolean normalize) {
-        EncodedRegions regions = pipeline.encodeRegions(image, boxes, maxNumPatches);
+        ClipPipeline.BoxedImage boxed = pipeline.boxedImage(image, boxes, maxNumPatches);
+        EncodedRegions regions;
+        try (Admission admission = pipeline.admit(0, 1)) {
+            regions = Await.result(pipeline.encodeRegions(boxed, admission), admission);
+        }
         List<RegionVector> out = new ArrayList<>(regions.boxes().length);
         for (int i = 0; i < regions.boxes().length; i++) {
             float[] raw = regions.feature(i);

@@ -1,5 +1,6 @@
 package ai.fgclip2.server.clip;
 
+import ai.fgclip2.server.pipeline.Admission;
 import ai.fgclip2.server.pipeline.ImageEncoder.EncodedImage;
 import ai.fgclip2.server.pipeline.TextEncoder.EncodedText;
 import ai.fgclip2.server.pipeline.image.PreprocessedImage;
@@ -51,13 +52,17 @@ public final class Ranker {
             items.add(candidates.get(i));
             pointers.add("/candidates/" + i);
         }
-        List<CompletableFuture<Vector>> all = vectors(items, pointers, budget);
-        CompletableFuture<Vector> query = all.get(0);
-        List<CompletableFuture<Vector>> vectors = all.subList(1, all.size());
-        Vector q = Await.result(query);
+        Prepared prepared = prepare(items, pointers, budget);
+        List<Vector> all = new ArrayList<>(items.size());
+        try (Admission admission = pipeline.admit(prepared.texts().size(), prepared.images().size())) {
+            for (CompletableFuture<Vector> vector : submit(prepared, admission)) {
+                all.add(Await.result(vector, admission));
+            }
+        }
+        Vector q = all.get(0);
         List<Hit> hits = new ArrayList<>(candidates.size());
-        for (int i = 0; i < vectors.size(); i++) {
-            Vector c = Await.result(vectors.get(i));
+        for (int i = 0; i < candidates.size(); i++) {
+            Vector c = all.get(i + 1);
             if (c.unit().length != q.unit().length) {
                 throw new ProblemException(Problem.INVALID_REQUEST, "Candidate " + i + " has " + c.unit().length + " dimensions; the model has "
                         + q.unit().length + ".", "/candidates/" + i + "/embedding");
@@ -71,16 +76,14 @@ public final class Ranker {
         return hits.subList(0, checks.topK(command.topK(), hits.size()));
     }
 
-    /**
-     * Every item checked first, then all texts and all images queued together, so a request is admitted whole
-     * or refused whole. Item 0 is the query (no embedding allowed).
-     */
-    private List<CompletableFuture<Vector>> vectors(List<Item> items, List<String> pointers, Integer budget) {
-        List<CompletableFuture<Vector>> out = new ArrayList<>(items.size());
-        List<String> texts = new ArrayList<>();
-        List<Integer> textSlots = new ArrayList<>();
-        List<PreprocessedImage> images = new ArrayList<>();
-        List<Integer> imageSlots = new ArrayList<>();
+    /** A request's items sorted by kind: texts and images to encode, caller vectors ready; slots are item indices. */
+    private record Prepared(List<String> texts, List<Integer> textSlots, List<PreprocessedImage> images, List<Integer> imageSlots,
+                            Vector[] given) {
+    }
+
+    /** Every item checked (and its image decoded) before anything is queued. Item 0 is the query (no embedding allowed). */
+    private Prepared prepare(List<Item> items, List<String> pointers, Integer budget) {
+        Prepared prepared = new Prepared(new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new Vector[items.size()]);
         for (int i = 0; i < items.size(); i++) {
             Item item = items.get(i);
             String pointer = pointers.get(i);
@@ -91,27 +94,36 @@ public final class Ranker {
                         + " is required at " + pointer + ".", pointer);
             }
             if (item.text() != null) {
-                texts.add(pipeline.checks().text(item.text(), pointer + "/text"));
-                textSlots.add(i);
-                out.add(null);
+                prepared.texts().add(pipeline.checks().text(item.text(), pointer + "/text"));
+                prepared.textSlots().add(i);
             } else if (item.image() != null) {
-                images.add(pipeline.preprocess(item.image(), budget));
-                imageSlots.add(i);
-                out.add(null);
+                prepared.images().add(pipeline.preprocess(item.image(), budget));
+                prepared.imageSlots().add(i);
             } else {
-                out.add(CompletableFuture.completedFuture(new Vector(callerEmbedding(item.embedding(), pointer), false, false)));
+                prepared.given()[i] = new Vector(callerEmbedding(item.embedding(), pointer), false, false);
             }
         }
-        if (!texts.isEmpty()) {
-            CompletableFuture<List<EncodedText>> encoded = pipeline.texts().encode(texts, TextWalk.AUTO);
-            for (int t = 0; t < textSlots.size(); t++) {
+        return prepared;
+    }
+
+    /** All texts and all images of the request queued together, in its admitted room. */
+    private List<CompletableFuture<Vector>> submit(Prepared prepared, Admission admission) {
+        List<CompletableFuture<Vector>> out = new ArrayList<>(prepared.given().length);
+        for (Vector given : prepared.given()) {
+            out.add(given == null ? null : CompletableFuture.completedFuture(given));
+        }
+        if (!prepared.texts().isEmpty()) {
+            CompletableFuture<List<EncodedText>> encoded = pipeline.texts().encode(prepared.texts(), TextWalk.AUTO, admission);
+            for (int t = 0; t < prepared.textSlots().size(); t++) {
                 int text = t;
-                out.set(textSlots.get(t), encoded.thenApply(list -> new Vector(Scoring.normalize(list.get(text).embedding()), false, true)));
+                out.set(prepared.textSlots().get(t), encoded.thenApply(list -> new Vector(Scoring.normalize(list.get(text).embedding()), false, true)));
             }
         }
-        List<CompletableFuture<EncodedImage>> encodedImages = images.isEmpty() ? List.of() : pipeline.images().encodeAll(images, false);
-        for (int m = 0; m < imageSlots.size(); m++) {
-            out.set(imageSlots.get(m), encodedImages.get(m).thenApply(e -> new Vector(Scoring.normalize(e.embedding()), true, true)));
+        if (!prepared.images().isEmpty()) {
+            List<CompletableFuture<EncodedImage>> encoded = pipeline.images().encodeAll(prepared.images(), false, admission);
+            for (int m = 0; m < prepared.imageSlots().size(); m++) {
+                out.set(prepared.imageSlots().get(m), encoded.get(m).thenApply(e -> new Vector(Scoring.normalize(e.embedding()), true, true)));
+            }
         }
         return out;
     }

@@ -1,10 +1,12 @@
 package ai.fgclip2.server.clip;
 
+import ai.fgclip2.server.pipeline.Admission;
 import ai.fgclip2.server.pipeline.RegionEncoder.EncodedRegions;
 import ai.fgclip2.server.pipeline.text.TextWalk;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Box classification (the COCO/LVIS protocol): each region feature against box-walk class embeddings,
@@ -36,8 +38,14 @@ public final class RegionClassifier {
     public List<BoxLabels> classify(Command command) {
         InputChecks checks = pipeline.checks();
         ClassSet classSet = ClassSet.resolve(pipeline, vocabularies, command.labels(), command.vocabulary(), command.templates(), TextWalk.BOX);
-        EncodedRegions regions = pipeline.encodeRegions(command.image(), command.boxes(), command.maxNumPatches());
-        ClassMatrix classes = Await.result(classSet.classes());
+        ClipPipeline.BoxedImage boxed = pipeline.boxedImage(command.image(), command.boxes(), command.maxNumPatches());
+        EncodedRegions regions;
+        ClassMatrix classes;
+        try (Admission admission = pipeline.admit(classSet.uncached(pipeline), 1)) {
+            CompletableFuture<ClassMatrix> classFuture = classSet.classes(pipeline, admission);
+            regions = Await.result(pipeline.encodeRegions(boxed, admission), admission);
+            classes = Await.result(classFuture, admission);
+        }
         List<String> labels = classSet.labels();
         int topK = checks.topK(command.topK(), labels.size());
         int boxes = regions.boxes().length;

@@ -1,5 +1,6 @@
 package ai.fgclip2.server.clip;
 
+import ai.fgclip2.server.pipeline.Admission;
 import ai.fgclip2.server.pipeline.batch.QueueFullException;
 import ai.fgclip2.server.pipeline.text.TextWalk;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -22,9 +23,10 @@ import java.util.function.IntConsumer;
 public final class VocabularyBuilder {
     /**
      * Prompts queued per step: a few text batches, so the queue keeps room for interactive requests and one step
-     * (two LVIS classes x 80 templates, about 15 s for base on two CPU cores) stays far below the inference timeout.
+     * (one LVIS class x 80 templates, 7 to 20 s for base on two busy CPU cores) stays well within the request
+     * deadline ({@code fgclip2.limits.request-timeout}).
      */
-    static final int PROMPTS_PER_STEP = 160;
+    static final int PROMPTS_PER_STEP = 80;
     public static final List<String> BUILTINS = List.of("lvis", "coco");
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -95,18 +97,21 @@ public final class VocabularyBuilder {
     }
 
     private List<float[]> classEmbeddings(List<String> labels, Vocabulary.Definition definition) throws InterruptedException {
+        int uncached = pipeline.texts().uncached(ClipPipeline.prompts(labels, definition.templates()), definition.walk());
         while (true) {
             if (Thread.interrupted()) {
                 throw new InterruptedException("vocabulary build cancelled");
             }
-            CompletableFuture<List<float[]>> future;
+            Admission admission;
             try {
-                future = pipeline.classEmbeddings(labels, definition.templates(), definition.walk());
+                admission = pipeline.admit(uncached, 0);
             } catch (QueueFullException e) {
                 Thread.sleep(Math.max(10, e.retryAfter().toMillis())); // interactive traffic goes first
                 continue;
             }
-            return Await.result(future);
+            try (admission) {
+                return Await.result(pipeline.classEmbeddings(labels, definition.templates(), definition.walk(), admission), admission);
+            }
         }
     }
 }

@@ -1,6 +1,8 @@
 package ai.fgclip2.server.clip;
 
+import ai.fgclip2.server.pipeline.Admission;
 import ai.fgclip2.server.pipeline.image.ImagePreprocessor;
+import java.util.List;
 import ai.fgclip2.server.pipeline.image.PreprocessedImage;
 import ai.fgclip2.server.pipeline.image.RgbImage;
 import ai.fgclip2.server.pipeline.text.TextWalk;
@@ -27,11 +29,16 @@ public final class Warmup {
     public Timings run() {
         long start = System.nanoTime();
         // uncached texts, so that both lengths really run through the graph
-        Await.result(pipeline.texts().encode("warm-up " + System.nanoTime(), TextWalk.SHORT));
-        Await.result(pipeline.texts().encode("warm-up " + System.nanoTime(), TextWalk.LONG));
+        for (TextWalk walk : new TextWalk[] {TextWalk.SHORT, TextWalk.LONG}) {
+            try (Admission admission = pipeline.admit(1, 0)) {
+                Await.result(pipeline.texts().encode(List.of("warm-up " + System.nanoTime()), walk, admission), admission);
+            }
+        }
         long textDone = System.nanoTime();
         PreprocessedImage image = preprocessor.preprocess(new RgbImage(IMAGE_SIDE, IMAGE_SIDE, new byte[IMAGE_SIDE * IMAGE_SIDE * 3]), null);
-        Await.result(pipeline.regions().encode(image, new float[][] {{0, 0, IMAGE_SIDE, IMAGE_SIDE}}));
+        try (Admission admission = pipeline.admit(0, 1)) {
+            Await.result(pipeline.encodeRegions(new ClipPipeline.BoxedImage(image, new float[][] {{0, 0, IMAGE_SIDE, IMAGE_SIDE}}), admission), admission);
+        }
         long imageDone = System.nanoTime();
         return new Timings((textDone - start) / 1_000_000, (imageDone - textDone) / 1_000_000);
     }

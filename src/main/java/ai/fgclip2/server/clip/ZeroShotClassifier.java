@@ -1,5 +1,6 @@
 package ai.fgclip2.server.clip;
 
+import ai.fgclip2.server.pipeline.Admission;
 import ai.fgclip2.server.pipeline.ImageEncoder.EncodedImage;
 import ai.fgclip2.server.pipeline.image.PreprocessedImage;
 import ai.fgclip2.server.pipeline.text.TextWalk;
@@ -35,9 +36,13 @@ public final class ZeroShotClassifier {
         ClassSet classSet = ClassSet.resolve(pipeline, vocabularies, command.labels(), command.vocabulary(), command.templates(), TextWalk.SHORT);
         Integer budget = checks.maxNumPatches(command.maxNumPatches());
         PreprocessedImage prepared = pipeline.preprocess(command.image(), budget);
-        CompletableFuture<EncodedImage> image = pipeline.images().encode(prepared, false);
-        ClassMatrix classes = Await.result(classSet.classes());
-        float[] imageUnit = Scoring.normalize(Await.result(image).embedding());
+        ClassMatrix classes;
+        float[] imageUnit;
+        try (Admission admission = pipeline.admit(classSet.uncached(pipeline), 1)) {
+            CompletableFuture<EncodedImage> image = pipeline.images().encodeAll(List.of(prepared), false, admission).get(0);
+            classes = Await.result(classSet.classes(pipeline, admission), admission);
+            imageUnit = Scoring.normalize(Await.result(image, admission).embedding());
+        }
         double[] cosines = classes.cosines(imageUnit);
         List<String> labels = classSet.labels();
         List<LabelScore> results = new ArrayList<>(labels.size());

@@ -42,7 +42,8 @@ public record Fgclip2Properties(
     public record Limits(@DefaultValue("67108864") long maxRequestBytes, @DefaultValue("64") int maxItems, @DefaultValue("4096") int maxTextChars,
                          @DefaultValue("2048") int maxLabels, @DefaultValue("65536") int maxPrompts, @DefaultValue("256") int maxBoxes,
                          @DefaultValue("40000000") long maxImagePixels, @DefaultValue("4096") int maxNumPatches,
-                         @DefaultValue("32") int maxDenseTexts, @DefaultValue("10000") int maxDetections) {
+                         @DefaultValue("32") int maxDenseTexts, @DefaultValue("60s") Duration requestTimeout,
+                         @DefaultValue("10000") int maxDetections) {
     }
 
     /**

@@ -3,6 +3,7 @@ package ai.fgclip2.server.pipeline;
 import ai.fgclip2.server.engine.InferenceEngine;
 import ai.fgclip2.server.pipeline.batch.BatcherConfig;
 import ai.fgclip2.server.pipeline.batch.DynamicBatcher;
+import ai.fgclip2.server.pipeline.batch.DynamicBatcher.Reservation;
 import ai.fgclip2.server.pipeline.image.ImagePreprocessor;
 import ai.fgclip2.server.pipeline.image.RgbImage;
 import ai.fgclip2.server.pipeline.image.PreprocessedImage;
@@ -51,20 +52,21 @@ public final class ImageEncoder implements AutoCloseable {
         return preprocessTimer.record(() -> preprocessor.preprocess(image, maxNumPatches));
     }
 
-    public CompletableFuture<EncodedImage> encode(PreprocessedImage image, boolean withHiddenState) {
-        return encodeAll(List.of(image), withHiddenState).get(0);
-    }
-
-    /** The images of one request, admitted to the queue together or refused together. */
-    public List<CompletableFuture<EncodedImage>> encodeAll(List<PreprocessedImage> images, boolean withHiddenState) {
+    /** The images of one request, in the room its admission reserved. */
+    public List<CompletableFuture<EncodedImage>> encodeAll(List<PreprocessedImage> images, boolean withHiddenState, Admission admission) {
         List<CompletableFuture<InferenceEngine.ImageFeatures>> features =
-                batcher.submitAll(images.stream().map(image -> new Job(new ImagePatches(image), withHiddenState)).toList());
+                batcher.submitAll(images.stream().map(image -> new Job(new ImagePatches(image), withHiddenState)).toList(), admission.images());
         List<CompletableFuture<EncodedImage>> out = new ArrayList<>(images.size());
         for (int i = 0; i < images.size(); i++) {
             PreprocessedImage image = images.get(i);
             out.add(features.get(i).thenApply(f -> new EncodedImage(image, f.embedding(), f.hiddenState())));
         }
         return out;
+    }
+
+    /** Room in the image queue for one request (see {@link Admission}). */
+    Reservation reserve(int items, long deadlineNanos) {
+        return batcher.reserve(items, deadlineNanos);
     }
 
     public int queueDepth() {

@@ -8,6 +8,7 @@ import ai.fgclip2.server.pipeline.image.PreprocessedImage;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -50,7 +51,7 @@ public final class RegionEncoder {
     }
 
     /** The region graph runs on the vision worker that finished the image, so it never competes with it for cores. */
-    public CompletableFuture<EncodedRegions> encode(PreprocessedImage image, float[][] boxes) {
+    public CompletableFuture<EncodedRegions> encode(PreprocessedImage image, float[][] boxes, Admission admission) {
         int[] distinctOf = new int[boxes.length];
         Map<Box, Integer> seen = new HashMap<>();
         for (int i = 0; i < boxes.length; i++) {
@@ -60,7 +61,7 @@ public final class RegionEncoder {
         for (int i = 0; i < boxes.length; i++) {
             distinctBoxes[distinctOf[i]] = boxes[i];
         }
-        return imageEncoder.encode(image, true).thenApply(encoded -> {
+        return imageEncoder.encodeAll(List.of(image), true, admission).get(0).thenApply(encoded -> {
             float[][] features = new float[distinctBoxes.length][];
             float[] dense = null;
             for (int from = 0; from < distinctBoxes.length; from += BOXES_PER_RUN) {

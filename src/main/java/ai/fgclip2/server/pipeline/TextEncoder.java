@@ -3,6 +3,7 @@ package ai.fgclip2.server.pipeline;
 import ai.fgclip2.server.engine.InferenceEngine;
 import ai.fgclip2.server.pipeline.batch.BatcherConfig;
 import ai.fgclip2.server.pipeline.batch.DynamicBatcher;
+import ai.fgclip2.server.pipeline.batch.DynamicBatcher.Reservation;
 import ai.fgclip2.server.pipeline.text.TextEmbeddingCache;
 import ai.fgclip2.server.pipeline.text.TextTokenizer;
 import ai.fgclip2.server.pipeline.text.TextWalk;
@@ -59,7 +60,7 @@ public final class TextEncoder implements AutoCloseable {
      * texts the cache lacks are queued together ({@link DynamicBatcher#submitAll}), so a 1203-label vocabulary
      * is one admission, not 1203 chances to hit a full queue.
      */
-    public CompletableFuture<List<EncodedText>> encode(List<String> texts, TextWalk walk) {
+    public CompletableFuture<List<EncodedText>> encode(List<String> texts, TextWalk walk, Admission admission) {
         List<TokenizedText> tokens = texts.stream().map(text -> tokenize(text, walk)).toList();
         List<TokenizedText> misses = new ArrayList<>();
         List<CompletableFuture<float[]>> pending = new ArrayList<>();
@@ -76,7 +77,7 @@ public final class TextEncoder implements AutoCloseable {
         if (!misses.isEmpty()) {
             List<CompletableFuture<float[]>> results;
             try {
-                results = batcher.submitAll(misses);
+                results = batcher.submitAll(misses, admission.texts(misses.size()));
             } catch (RuntimeException e) {
                 pending.forEach(placeholder -> placeholder.completeExceptionally(e));
                 throw e;
@@ -102,15 +103,27 @@ public final class TextEncoder implements AutoCloseable {
         });
     }
 
-    public CompletableFuture<EncodedText> encode(String text, TextWalk walk) {
-        return encode(List.of(text), walk).thenApply(list -> list.get(0));
+    /** Room in the text queue for one request (see {@link Admission}). */
+    Reservation reserve(int items, long deadlineNanos) {
+        return batcher.reserve(items, deadlineNanos);
+    }
+
+    /** How many of these texts the cache lacks: the room a request of them needs in the text queue. */
+    public int uncached(List<String> texts, TextWalk walk) {
+        int missing = 0;
+        for (String text : texts) {
+            if (cache.getIfPresent(walk, text) == null) {
+                missing++;
+            }
+        }
+        return missing;
     }
 
     /**
      * Raw embeddings of many texts of one walk, such as a vocabulary's prompts. Texts already in the cache are
      * not even tokenized, so a repeated vocabulary costs only lookups; the rest go through {@link #encode}.
      */
-    public CompletableFuture<List<float[]>> embeddings(List<String> texts, TextWalk walk) {
+    public CompletableFuture<List<float[]>> embeddings(List<String> texts, TextWalk walk, Admission admission) {
         List<CompletableFuture<float[]>> embeddings = new ArrayList<>(texts.size());
         List<String> missing = new ArrayList<>();
         for (String text : texts) {
@@ -120,7 +133,7 @@ public final class TextEncoder implements AutoCloseable {
                 missing.add(text);
             }
         }
-        CompletableFuture<List<EncodedText>> computed = missing.isEmpty() ? CompletableFuture.completedFuture(List.of()) : encode(missing, walk);
+        CompletableFuture<List<EncodedText>> computed = missing.isEmpty() ? CompletableFuture.completedFuture(List.of()) : encode(missing, walk, admission);
         return computed.thenCompose(encoded -> {
             int next = 0;
             for (int i = 0; i < embeddings.size(); i++) {

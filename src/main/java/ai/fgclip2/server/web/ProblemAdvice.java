@@ -1,6 +1,7 @@
 package ai.fgclip2.server.web;
 
 import ai.fgclip2.server.clip.ProblemException;
+import ai.fgclip2.server.pipeline.batch.DeadlineExceededException;
 import ai.fgclip2.server.pipeline.batch.QueueFullException;
 import jakarta.servlet.http.HttpServletRequest;
 import java.util.Set;
@@ -53,6 +54,9 @@ public class ProblemAdvice {
         }
         if (cause instanceof QueueFullException full) {
             return overloaded(full, request);
+        }
+        if (cause instanceof DeadlineExceededException) {
+            return problem(ProblemType.UNAVAILABLE, "The request's deadline passed before its turn came (fgclip2.limits.request-timeout).", null, request);
         }
         return unexpected(cause, request);
     }

@@ -5,6 +5,8 @@ import ai.fgclip2.exporter.checkpoint.CheckpointException;
 import ai.fgclip2.exporter.checkpoint.ModelConfig;
 import ai.fgclip2.exporter.checkpoint.SafetensorsFile;
 import ai.fgclip2.exporter.graph.ElementType;
+import ai.fgclip2.exporter.graph.FloatLayers;
+import ai.fgclip2.exporter.graph.LinearPrecision;
 import ai.fgclip2.exporter.graph.GraphBuilder;
 import ai.fgclip2.exporter.graph.RegionGraph;
 import ai.fgclip2.exporter.graph.TextGraph;
@@ -31,7 +33,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.BiFunction;
 
-/** Checkpoint directory -> text.onnx, vision.onnx, region.onnx, tokenizer.json and manifest.json. */
+/**
+ * Checkpoint directory -> text.onnx, vision.onnx, region.onnx, tokenizer.json and manifest.json (and, for int8,
+ * quality_gate.safetensors). Float weights point into the checkpoint, or into {@code <graph>.onnx.data} when
+ * self-contained; int8 weights and their scales are initializers inside each {@code .onnx} (about 85 MB per base
+ * tower, well under protobuf's 2 GB), because ONNX Runtime resolves all external data against one folder and
+ * refuses paths that leave it, so a data file beside the graph could not be combined with weights in the checkpoint.
+ */
 public final class Exporter {
     public static final String TEXT = "text";
     public static final String VISION = "vision";
@@ -39,7 +47,12 @@ public final class Exporter {
     public static final List<Integer> PATCH_BUDGETS = List.of(128, 256, 576, 784, 1024);
 
     public enum Precision {
-        FP32(ElementType.FLOAT), FP16(ElementType.FLOAT16);
+        /** float32 throughout. */
+        FP32(ElementType.FLOAT),
+        /** float16 weights and activations; LayerNorm statistics, softmax and RoIAlign in float32. */
+        FP16(ElementType.FLOAT16),
+        /** float32 graphs whose encoder Linear layers are int8 (see {@link LinearPrecision}), with a quality gate. */
+        INT8(ElementType.FLOAT);
 
         private final ElementType computeType;
 
@@ -52,8 +65,26 @@ public final class Exporter {
         }
     }
 
-    /** @param selfContained copy the weights into {@code <graph>.onnx.data} instead of pointing into the checkpoint */
-    public record Options(Precision precision, boolean selfContained) {
+    /**
+     * @param selfContained copy the float weights into {@code <graph>.onnx.data} instead of pointing into the checkpoint
+     * @param floatLayers   with INT8: the encoder layers that stay float32 (must be empty otherwise)
+     * @param smoothing     with INT8: migrate large LayerNorm gain channels into the int8 weights that read them
+     *                      (exact in float; see {@link LinearPrecision#int8})
+     */
+    public record Options(Precision precision, boolean selfContained, FloatLayers floatLayers, boolean smoothing) {
+        public Options {
+            if (precision != Precision.INT8 && !floatLayers.isEmpty()) {
+                throw new IllegalArgumentException("float layers (" + floatLayers.spec() + ") apply to int8 exports only, not " + precision.manifestName());
+            }
+        }
+
+        public Options(Precision precision, boolean selfContained) {
+            this(precision, selfContained, FloatLayers.NONE, true);
+        }
+
+        LinearPrecision linears() {
+            return precision == Precision.INT8 ? LinearPrecision.int8(floatLayers, smoothing) : LinearPrecision.FLOAT;
+        }
     }
 
     private Exporter() {
@@ -71,6 +102,7 @@ public final class Exporter {
             throw new CheckpointException(checkpoint.tokenizerFile() + ": missing tokenizer.json");
         }
         ModelConfig config = checkpoint.config();
+        options.floatLayers().checkAgainst(Math.min(config.text().numLayers(), config.vision().numLayers()));
         try {
             Files.createDirectories(outputDirectory);
             Path output = outputDirectory.toRealPath();
@@ -80,6 +112,9 @@ public final class Exporter {
             graphs.put(REGION, writeGraph(checkpoint, output, REGION, options, RegionGraph::build));
             Files.copy(checkpoint.tokenizerFile(), output.resolve(Checkpoint.TOKENIZER), StandardCopyOption.REPLACE_EXISTING);
 
+            Manifest.Int8 int8 = options.precision() == Precision.INT8
+                    ? new Manifest.Int8(options.floatLayers().spec(), options.smoothing(), QualityGate.writeReferences(checkpoint, output, float32Graphs(checkpoint)))
+                    : null;
             double logitScale = checkpoint.floats("logit_scale", 1)[0];
             double logitBias = checkpoint.floats("logit_bias", 1)[0];
             Manifest manifest = new Manifest(Manifest.FORMAT, ModelConfig.MODEL_TYPE, variant(config), options.precision().manifestName(),
@@ -92,7 +127,8 @@ public final class Exporter {
                     Checkpoint.TOKENIZER,
                     options.selfContained() ? new Manifest.Weights("self-contained", ".") : new Manifest.Weights("checkpoint", checkpoint.directory().toString()),
                     graphs,
-                    new Manifest.Source(checkpoint.directory().toString(), checkpointDigest, "fgclip2-server exporter"));
+                    new Manifest.Source(checkpoint.directory().toString(), checkpointDigest, "fgclip2-server exporter"),
+                    int8);
             manifest.write(output);
             return manifest;
         } catch (IOException e) {
@@ -121,8 +157,17 @@ public final class Exporter {
 
     private static ModelProto build(Checkpoint checkpoint, String name, Options options,
                                     BiFunction<Checkpoint, GraphBuilder, GraphBuilder> definition, WeightStore store) {
-        GraphBuilder builder = new GraphBuilder("fgclip2_" + name, options.precision().computeType, store);
+        GraphBuilder builder = new GraphBuilder("fgclip2_" + name, options.precision().computeType, store, options.linears());
         return definition.apply(checkpoint, builder).build("FG-CLIP 2 " + name + " graph, " + options.precision().manifestName());
+    }
+
+    /** The float32 graphs, in memory, with weights pointing into the checkpoint: the quality gate's reference. */
+    private static Map<String, byte[]> float32Graphs(Checkpoint checkpoint) {
+        Options float32 = new Options(Precision.FP32, false);
+        WeightStore store = new CheckpointWeights(checkpoint.directory());
+        return Map.of(TEXT, build(checkpoint, TEXT, float32, TextGraph::build, store).toByteArray(),
+                VISION, build(checkpoint, VISION, float32, VisionGraph::build, store).toByteArray(),
+                REGION, build(checkpoint, REGION, float32, RegionGraph::build, store).toByteArray());
     }
 
     private static List<Manifest.Port> ports(List<ValueInfoProto> values) {

@@ -26,14 +26,17 @@ public final class GraphSessions {
             throw new IllegalArgumentException(exportDirectory + ": manifest lists no graph '" + graph + "'");
         }
         try {
-            Path weights = manifest.weightsDirectory(exportDirectory).toRealPath();
-            byte[] model = Files.readAllBytes(exportDirectory.resolve(file.file()));
-            options.addConfigEntry(EXTERNAL_FOLDER_KEY, weights.toString());
-            // ORT's Linux build records telemetry unless told not to (ORT_DISABLE_TELEMETRY=1 covers the start-up)
-            environment.setTelemetry(false);
-            return environment.createSession(model, options);
+            return open(environment, Files.readAllBytes(exportDirectory.resolve(file.file())), manifest.weightsDirectory(exportDirectory).toRealPath(), options);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read graph " + file.file() + " or its weights folder", e);
         }
+    }
+
+    /** A serialized graph whose external data lives in {@code weightsFolder} (a real path). */
+    static OrtSession open(OrtEnvironment environment, byte[] model, Path weightsFolder, OrtSession.SessionOptions options) throws OrtException {
+        options.addConfigEntry(EXTERNAL_FOLDER_KEY, weightsFolder.toString());
+        // ORT's Linux build records telemetry unless told not to (ORT_DISABLE_TELEMETRY=1 covers the start-up)
+        environment.setTelemetry(false);
+        return environment.createSession(model, options);
     }
 }

@@ -25,7 +25,8 @@ public record Manifest(
         String tokenizer,
         Weights weights,
         Map<String, GraphFile> graphs,
-        Source source) {
+        Source source,
+        Int8 int8) {
 
     public static final String FILE = "manifest.json";
     public static final String FORMAT = "fgclip2-onnx/1";
@@ -62,6 +63,21 @@ public record Manifest(
     }
 
     public record Source(String directory, String sha256, String exporter) {
+    }
+
+    /**
+     * Present for precision "int8" only (null otherwise). The int8 weights and their per-column scales are
+     * initializers inside each {@code <graph>.onnx} itself; the float32 weights stay where {@link Weights} says.
+     *
+     * @param floatLayers encoder layers kept in float32 ({@code --float-layers} spec, "" for none)
+     * @param smoothing   whether large LayerNorm gain channels were migrated into the int8 weights
+     * @param qualityGate the float32 reference outputs on canonical inputs, read by {@link QualityGate}
+     */
+    public record Int8(String floatLayers, boolean smoothing, QualityGateFile qualityGate) {
+    }
+
+    /** A safetensors file beside the manifest and the number of canonical inputs of each kind it holds. */
+    public record QualityGateFile(String file, int shortTexts, int longTexts, int images) {
     }
 
     public void write(Path directory) {

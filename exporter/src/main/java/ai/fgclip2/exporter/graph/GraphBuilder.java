@@ -21,7 +21,8 @@ import java.util.Map;
 /**
  * A small typed builder for one ONNX graph. Values are referred to by name; every {@code op} call adds one
  * node and returns its (first) output name. Checkpoint weights become initializers whose data stays in the
- * safetensors file (external data), cast once to the graph's compute type.
+ * safetensors file (external data), cast once to the graph's compute type. Values computed by the exporter
+ * (int8 weights, their scales, migrated LayerNorm gains) are held inside the graph itself.
  */
 public final class GraphBuilder {
     public static final String MS_DOMAIN = "com.microsoft";
@@ -31,6 +32,7 @@ public final class GraphBuilder {
     private final GraphProto.Builder graph = GraphProto.newBuilder();
     private final ElementType computeType;
     private final WeightStore weightStore;
+    private final LinearPrecision linears;
     private final Map<String, String> weights = new HashMap<>();
     private int counter;
 
@@ -39,13 +41,26 @@ public final class GraphBuilder {
      * @param weightStore where initializer data lives (the checkpoint itself, or a data file beside the graph)
      */
     public GraphBuilder(String name, ElementType computeType, WeightStore weightStore) {
+        this(name, computeType, weightStore, LinearPrecision.FLOAT);
+    }
+
+    /** @param linears whether the encoder blocks' Linear layers are int8 (compute type FLOAT then) */
+    public GraphBuilder(String name, ElementType computeType, WeightStore weightStore, LinearPrecision linears) {
+        if (linears.int8() && computeType != ElementType.FLOAT) {
+            throw new IllegalArgumentException("int8 Linear layers need a float32 graph, not " + computeType);
+        }
         this.computeType = computeType;
         this.weightStore = weightStore;
+        this.linears = linears;
         graph.setName(name);
     }
 
     public ElementType computeType() {
         return computeType;
+    }
+
+    public LinearPrecision linears() {
+        return linears;
     }
 
     /** A graph input; dims are Long (fixed) or String (symbolic). */
@@ -120,6 +135,22 @@ public final class GraphBuilder {
         String name = fresh("const");
         graph.addInitializer(floatTensor(name, ElementType.FLOAT, values, shape));
         return name;
+    }
+
+    /**
+     * An int8 weight and its per-column scales as initializers held inside the graph itself (they are computed
+     * here, not stored in the checkpoint). Returns the names of the [in, out] int8 matrix and the [out] scales.
+     */
+    public Int8Names int8Weight(String name, Int8Weight weight) {
+        TensorProto.Builder tensor = TensorProto.newBuilder().setName(name).setDataType(ElementType.INT8.code())
+                .addDims(weight.in()).addDims(weight.out()).setRawData(ByteString.copyFrom(weight.values()));
+        graph.addInitializer(tensor);
+        String scales = name + "_scale";
+        graph.addInitializer(floatTensor(scales, ElementType.FLOAT, weight.scales(), weight.out()));
+        return new Int8Names(name, scales);
+    }
+
+    public record Int8Names(String values, String scales) {
     }
 
     public String constantLongs(long[] values, long... shape) {

@@ -26,17 +26,22 @@ public final class SynthCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Output directory (created if missing; existing checkpoint files are replaced).")
     Path out;
 
+    @Option(names = "--outliers", description = "Give the same few channels (about 1 in 200) of every encoder block's LayerNorm gains 20x "
+            + "the others' and divide the weights reading them by 20, as trained ViTs have: the float model is unchanged in scale, but "
+            + "the activations entering the Linear layers carry outliers, a harder test for int8 than plain random weights.")
+    boolean outliers;
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() {
         long start = System.nanoTime();
-        Synthesizer.write(size, seed, out);
+        Synthesizer.write(size, seed, out, outliers ? Synthesizer.Outliers.typical(size.config().hiddenSize()) : Synthesizer.Outliers.NONE);
         double seconds = (System.nanoTime() - start) / 1e9;
         double millions = CheckpointLayout.parameterCount(size.config()) / 1e6;
-        spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s checkpoint (%.1f M parameters, seed %d) to %s in %.1f s%n",
-                size.cliName(), millions, seed, out, seconds);
+        spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s checkpoint (%.1f M parameters, seed %d%s) to %s in %.1f s%n",
+                size.cliName(), millions, seed, outliers ? ", LayerNorm outlier channels" : "", out, seconds);
         return 0;
     }
 

@@ -35,7 +35,41 @@ public final class Synthesizer {
     private Synthesizer() {
     }
 
+    /**
+     * LayerNorm gains with a few large outlier channels, as trained ViTs and CLIP encoders have: the same
+     * {@code channels} of every encoder block's layer_norm1 and layer_norm2 get their gain multiplied by
+     * {@code gain}, and the input columns of the Linear layers reading them (q/k/v_proj, mlp.fc1) are divided by
+     * it, as training pairs outlier activations with small weights. The float model then computes about what the
+     * plain random one does, while the activations entering those Linear layers carry a few channels {@code gain}
+     * times larger than the rest: the case that per-tensor activation quantization handles worst.
+     * {@link #NONE} leaves the gains N(1, 0.1).
+     */
+    public record Outliers(int channels, double gain) {
+        public static final Outliers NONE = new Outliers(0, 1);
+
+        /** About one channel in 200 (4 of 768 in base, 2 in tiny) at 20x the others' gain. */
+        public static Outliers typical(int hiddenSize) {
+            return new Outliers(Math.max(2, hiddenSize / 192), 20);
+        }
+
+        /** The factor for the outlier channels of {@code tensor}: the gain, its inverse, or 1 for an unaffected tensor. */
+        float factor(String tensor) {
+            if (channels == 0 || !tensor.contains("encoder.layers.")) {
+                return 1;
+            }
+            if (tensor.endsWith(".layer_norm1.weight") || tensor.endsWith(".layer_norm2.weight")) {
+                return (float) gain;
+            }
+            boolean readsNorm = tensor.endsWith("_proj.weight") && !tensor.endsWith("out_proj.weight") || tensor.endsWith("mlp.fc1.weight");
+            return readsNorm ? (float) (1 / gain) : 1;
+        }
+    }
+
     public static void write(SynthSize size, long seed, Path outDir) {
+        write(size, seed, outDir, Outliers.NONE);
+    }
+
+    public static void write(SynthSize size, long seed, Path outDir, Outliers outliers) {
         ModelConfig config = size.config();
         try {
             Files.createDirectories(outDir);
@@ -44,17 +78,61 @@ public final class Synthesizer {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + outDir.resolve(Checkpoint.CONFIG), e);
         }
-        writeWeights(config, seed, outDir.resolve(Checkpoint.WEIGHTS));
+        writeWeights(config, seed, outDir.resolve(Checkpoint.WEIGHTS), outliers);
         BundledTokenizer.writeTo(outDir.resolve(Checkpoint.TOKENIZER));
     }
 
     static void writeWeights(ModelConfig config, long seed, Path file) {
+        writeWeights(config, seed, file, Outliers.NONE);
+    }
+
+    static void writeWeights(ModelConfig config, long seed, Path file, Outliers outliers) {
         List<ExpectedTensor> expected = CheckpointLayout.expectedTensors(config);
         List<TensorSpec> specs = expected.stream().map(t -> new TensorSpec(t.name(), DType.F32, t.shape())).toList();
         SplittableRandom random = new SplittableRandom(seed);
         float[] chunk = new float[CHUNK_FLOATS];
         Map<String, ExpectedTensor> byName = expected.stream().collect(Collectors.toMap(ExpectedTensor::name, Function.identity()));
-        SafetensorsWriter.write(file, specs, (spec, sink) -> fill(byName.get(spec.name()), random, chunk, sink));
+        // the outlier channels are drawn from their own stream, so the other weights stay those of the same seed
+        int[] outlierChannels = new SplittableRandom(seed ^ 0x5EED_0071E5L).ints(0, config.hiddenSize()).distinct().limit(outliers.channels()).toArray();
+        SafetensorsWriter.write(file, specs, (spec, sink) -> {
+            ExpectedTensor tensor = byName.get(spec.name());
+            float factor = outliers.factor(tensor.name());
+            fill(tensor, random, chunk, factor == 1 ? sink : new ChannelScalingSink(sink, config.hiddenSize(), outlierChannels, factor));
+        });
+    }
+
+    /** Multiplies the values of the outlier channels (the last dimension, of size {@code width}) as they pass. */
+    private static final class ChannelScalingSink implements TensorSink {
+        private final TensorSink target;
+        private final boolean[] scaled;
+        private final float factor;
+        private long position;
+
+        ChannelScalingSink(TensorSink target, int width, int[] channels, float factor) {
+            this.target = target;
+            this.scaled = new boolean[width];
+            for (int channel : channels) {
+                scaled[channel] = true;
+            }
+            this.factor = factor;
+        }
+
+        @Override
+        public void putFloats(float[] values, int offset, int length) throws IOException {
+            float[] copy = java.util.Arrays.copyOfRange(values, offset, offset + length);
+            for (int i = 0; i < length; i++) {
+                if (scaled[(int) ((position + i) % scaled.length)]) {
+                    copy[i] *= factor;
+                }
+            }
+            position += length;
+            target.putFloats(copy, 0, length);
+        }
+
+        @Override
+        public void putBytes(java.nio.ByteBuffer raw) {
+            throw new UnsupportedOperationException("random weights arrive as floats");
+        }
     }
 
     private static void fill(ExpectedTensor tensor, SplittableRandom random, float[] chunk, TensorSink sink) throws IOException {

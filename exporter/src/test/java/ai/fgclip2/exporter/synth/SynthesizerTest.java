@@ -101,6 +101,51 @@ class SynthesizerTest {
         }
     }
 
+    /** Outlier channels: the same few channels of every block's LayerNorm gains, compensated in the weights reading them. */
+    @Test
+    void outliersScaleTheSameChannelsOfTheGainsAndTheirReaders() throws IOException {
+        Path plainFile = dir.resolve("plain.safetensors");
+        Path outlierFile = dir.resolve("outliers.safetensors");
+        Synthesizer.Outliers outliers = Synthesizer.Outliers.typical(64);
+        Synthesizer.writeWeights(SynthSize.TINY.config(), 3, plainFile);
+        Synthesizer.writeWeights(SynthSize.TINY.config(), 3, outlierFile, outliers);
+        SafetensorsFile plain = SafetensorsFile.open(plainFile);
+        SafetensorsFile scaled = SafetensorsFile.open(outlierFile);
+        java.util.Set<Integer> channels = null;
+        for (String tower : new String[] {"text_model.", "vision_model."}) {
+            for (int layer = 0; layer < 2; layer++) {
+                String prefix = tower + "encoder.layers." + layer + ".";
+                for (String norm : new String[] {"layer_norm1.weight", "layer_norm2.weight"}) {
+                    java.util.Set<Integer> found = scaledChannels(plain.floats(prefix + norm), scaled.floats(prefix + norm), 64, (float) outliers.gain());
+                    assertThat(found).as(prefix + norm).hasSize(outliers.channels());
+                    if (channels == null) {
+                        channels = found;
+                    }
+                    assertThat(found).as(prefix + norm).isEqualTo(channels);
+                }
+                for (String reader : new String[] {"self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight", "mlp.fc1.weight"}) {
+                    assertThat(scaledChannels(plain.floats(prefix + reader), scaled.floats(prefix + reader), 64, (float) (1 / outliers.gain())))
+                            .as(prefix + reader).isEqualTo(channels);
+                }
+                assertThat(scaled.floats(prefix + "mlp.fc2.weight")).isEqualTo(plain.floats(prefix + "mlp.fc2.weight"));
+                assertThat(scaled.floats(prefix + "self_attn.out_proj.weight")).isEqualTo(plain.floats(prefix + "self_attn.out_proj.weight"));
+            }
+        }
+        assertThat(scaled.floats("vision_model.post_layernorm.weight")).isEqualTo(plain.floats("vision_model.post_layernorm.weight"));
+    }
+
+    /** The channels (positions modulo width) where scaled = plain * factor; everywhere else they must be equal. */
+    private static java.util.Set<Integer> scaledChannels(float[] plain, float[] scaled, int width, float factor) {
+        java.util.Set<Integer> channels = new java.util.TreeSet<>();
+        for (int i = 0; i < plain.length; i++) {
+            if (scaled[i] != plain[i]) {
+                assertThat(scaled[i]).isEqualTo(plain[i] * factor);
+                channels.add(i % width);
+            }
+        }
+        return channels;
+    }
+
     private static void assertMoments(float[] values, double expectedMean, double expectedStd) {
         double mean = mean(values);
         double variance = Arrays.stream(toDoubles(values)).map(v -> (v - mean) * (v - mean)).sum() / values.length;

@@ -25,14 +25,23 @@ import java.util.function.Function;
  * share a tensor, such as texts of length 64 and 196); a worker takes a batch when a key has
  * {@code maxBatchSize} items or when the oldest queued item has waited {@code maxWait}, oldest first.
  *
+ * <p><b>Fairness.</b> Each request's items form a {@link Reservation}; a batch takes items round-robin across the
+ * requests waiting on its key, so a request of 65,536 prompts shares every batch with the small requests that
+ * arrive after it instead of running ahead of them. Admission counts a request at most one batch
+ * ({@code min(items, maxBatchSize)}): that is how many batches a newly admitted item waits for at most under
+ * round-robin. A request is admitted whole while that pressure is below {@code queueCapacity}, refused whole
+ * otherwise ({@link QueueFullException}); callers that feed two batchers reserve both before submitting to either.
+ *
+ * <p><b>Deadlines.</b> An item whose reservation's deadline has passed, or whose future is already done (a caller
+ * that gave up cancelled it), is dropped when its batch is formed, before inference.
+ *
  * <p>When a batch fails, its items are retried one by one, so only the items that fail on their own fail.
- * An item whose future is already done (cancelled by a caller that gave up) is dropped when its batch is
- * formed. Futures complete on a worker thread: callers should chain heavy work with the {@code *Async}
- * methods.
+ * Futures complete on a worker thread: callers should chain heavy work with the {@code *Async} methods.
  *
  * <p>Metrics, tagged {@code queue=<name>}: timer {@code fgclip2.queue.wait} (submission to batch start),
  * summary {@code fgclip2.batch.size} (items per processor call, single retries included), gauge
- * {@code fgclip2.queue.depth}, counter {@code fgclip2.queue.rejected} (submissions refused when full).
+ * {@code fgclip2.queue.depth}, counter {@code fgclip2.queue.rejected} (requests refused when full), counter
+ * {@code fgclip2.queue.expired} (items dropped at their deadline).
  */
 public final class DynamicBatcher<I, R> implements AutoCloseable {
     private static final Duration MIN_RETRY_AFTER = Duration.ofSeconds(1);
@@ -46,9 +55,11 @@ public final class DynamicBatcher<I, R> implements AutoCloseable {
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
-    /** Pending items per batch key; a key is removed when its queue empties. Guarded by {@code lock}. */
-    private final Map<Object, ArrayDeque<Pending<I, R>>> queues = new LinkedHashMap<>();
+    /** Per batch key, the requests with items of that key, in round-robin order. Guarded by {@code lock}. */
+    private final Map<Object, ArrayDeque<Share<I, R>>> queues = new LinkedHashMap<>();
     private volatile int depth;
+    /** Sum over open reservations of min(items not yet taken or reserved, maxBatchSize). Guarded by {@code lock}. */
+    private int pressure;
     private boolean closed;
     /** Running mean of processor call durations; workers update it without a lock since it only feeds an estimate. */
     private volatile double meanBatchNanos = Double.NaN;
@@ -58,9 +69,41 @@ public final class DynamicBatcher<I, R> implements AutoCloseable {
     private final Timer queueWait;
     private final DistributionSummary batchSize;
     private final Counter rejected;
+    private final Counter expired;
     private final Gauge queueDepth;
 
     private record Pending<I, R>(I item, CompletableFuture<R> future, long enqueuedNanos) {
+    }
+
+    /** One reservation's items of one batch key. */
+    private record Share<I, R>(Reservation reservation, ArrayDeque<Pending<I, R>> items) {
+    }
+
+    /**
+     * Room for one request's items in one batcher, taken before any of them is queued. Submit with
+     * {@link #submitAll(List, Reservation)} (once) or {@link #release()} it.
+     */
+    public static final class Reservation {
+        private final DynamicBatcher<?, ?> owner;
+        private final long deadlineNanos;
+        /** Items reserved but not yet submitted, or submitted but not yet taken by a worker. Guarded by the owner's lock. */
+        private int outstanding;
+        private boolean submitted;
+
+        private Reservation(DynamicBatcher<?, ?> owner, int items, long deadlineNanos) {
+            this.owner = owner;
+            this.outstanding = items;
+            this.deadlineNanos = deadlineNanos;
+        }
+
+        /** Gives the room back unless it was submitted. Idempotent. */
+        public void release() {
+            owner.release(this);
+        }
+
+        boolean expired(long now) {
+            return now - deadlineNanos > 0;
+        }
     }
 
     /**
@@ -78,7 +121,9 @@ public final class DynamicBatcher<I, R> implements AutoCloseable {
                 .tag("queue", queue).register(registry);
         this.batchSize = DistributionSummary.builder("fgclip2.batch.size").description("items per model call")
                 .tag("queue", queue).register(registry);
-        this.rejected = Counter.builder("fgclip2.queue.rejected").description("submissions refused because the queue was full")
+        this.rejected = Counter.builder("fgclip2.queue.rejected").description("requests refused because the queue was full")
+                .tag("queue", queue).register(registry);
+        this.expired = Counter.builder("fgclip2.queue.expired").description("items dropped because their request's deadline passed")
                 .tag("queue", queue).register(registry);
         this.queueDepth = Gauge.builder("fgclip2.queue.depth", this, DynamicBatcher::queueDepth).description("items waiting for a batch")
                 .tag("queue", queue).register(registry);
@@ -90,40 +135,72 @@ public final class DynamicBatcher<I, R> implements AutoCloseable {
         workers.forEach(Thread::start);
     }
 
-    /**
-     * Queues one item.
-     *
-     * @throws QueueFullException         when {@code queueCapacity} items are already waiting
-     * @throws RejectedExecutionException after {@link #shutdown()}
-     */
+    /** Queues one item with no deadline. */
     public CompletableFuture<R> submit(I item) {
         return submitAll(List.of(item)).get(0);
     }
 
+    /** Reserves and queues one request's items, with no deadline. */
+    public List<CompletableFuture<R>> submitAll(List<I> items) {
+        return submitAll(items, reserve(items.size(), Long.MAX_VALUE));
+    }
+
     /**
-     * Queues the items of one request together: admitted when the queue is not full, even if they take it past
-     * {@code queueCapacity} (a request's size is bounded by the request limits), so a large label set is never
-     * refused half-way while small requests still get 429 under load.
+     * Room for {@code items} items of one request whose results are worthless after {@code deadlineNanos}
+     * ({@link System#nanoTime()} scale; {@code Long.MAX_VALUE} for none).
      *
-     * @throws QueueFullException         when {@code queueCapacity} items are already waiting
+     * @throws QueueFullException         when the queue's pressure has reached {@code queueCapacity}
      * @throws RejectedExecutionException after {@link #shutdown()}
      */
-    public List<CompletableFuture<R>> submitAll(List<I> items) {
-        List<Object> keys = items.stream().map(batchKey).map(k -> (Object) k).toList();
-        List<CompletableFuture<R>> futures = new ArrayList<>(items.size());
+    public Reservation reserve(int items, long deadlineNanos) {
         lock.lock();
         try {
             if (closed) {
                 throw new RejectedExecutionException("queue '" + config.name() + "' is shut down");
             }
-            if (depth >= config.queueCapacity()) {
+            if (pressure >= config.queueCapacity()) {
                 rejected.increment();
                 throw new QueueFullException(config.name(), config.queueCapacity(), retryAfter());
             }
+            Reservation reservation = new Reservation(this, items, deadlineNanos == Long.MAX_VALUE ? System.nanoTime() + Long.MAX_VALUE / 2 : deadlineNanos);
+            pressure += share(items);
+            return reservation;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Queues the items of a reservation. Never refused for capacity: the room was taken by {@link #reserve}
+     * (fewer items give the rest back; more, as when a cached text was evicted meanwhile, are taken on).
+     *
+     * @throws RejectedExecutionException after {@link #shutdown()}
+     */
+    public List<CompletableFuture<R>> submitAll(List<I> items, Reservation reservation) {
+        List<Object> keys = items.stream().map(batchKey).map(k -> (Object) k).toList();
+        List<CompletableFuture<R>> futures = new ArrayList<>(items.size());
+        lock.lock();
+        try {
+            if (reservation.owner != this || reservation.submitted) {
+                throw new IllegalStateException("a reservation takes one submission to the batcher that made it");
+            }
+            if (closed) {
+                reservation.submitted = true;
+                resize(reservation, 0);
+                throw new RejectedExecutionException("queue '" + config.name() + "' is shut down");
+            }
+            reservation.submitted = true;
+            resize(reservation, items.size());
             long now = System.nanoTime();
+            Map<Object, Share<I, R>> shares = new LinkedHashMap<>();
             for (int i = 0; i < items.size(); i++) {
                 CompletableFuture<R> future = new CompletableFuture<>();
-                queues.computeIfAbsent(keys.get(i), k -> new ArrayDeque<>()).addLast(new Pending<>(items.get(i), future, now));
+                Object key = keys.get(i);
+                shares.computeIfAbsent(key, k -> {
+                    Share<I, R> share = new Share<>(reservation, new ArrayDeque<>());
+                    queues.computeIfAbsent(k, q -> new ArrayDeque<>()).addLast(share);
+                    return share;
+                }).items().addLast(new Pending<>(items.get(i), future, now));
                 futures.add(future);
             }
             depth += items.size();
@@ -132,6 +209,29 @@ public final class DynamicBatcher<I, R> implements AutoCloseable {
             lock.unlock();
         }
         return futures;
+    }
+
+    private void release(Reservation reservation) {
+        lock.lock();
+        try {
+            if (!reservation.submitted) {
+                reservation.submitted = true;
+                resize(reservation, 0);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A request's weight in the admission pressure. */
+    private int share(int items) {
+        return Math.min(items, config.maxBatchSize());
+    }
+
+    /** A reservation now holds {@code items} items (submitted, taken, dropped or given back). Under {@code lock}. */
+    private void resize(Reservation reservation, int items) {
+        pressure += share(items) - share(reservation.outstanding);
+        reservation.outstanding = items;
     }
 
     /** Items waiting for a batch (not counting those being processed). */
@@ -180,7 +280,7 @@ public final class DynamicBatcher<I, R> implements AutoCloseable {
             }
         }
         // a replacement batcher with the same name must not find this one's gauge still registered
-        for (Meter meter : List.of(queueWait, batchSize, rejected, queueDepth)) {
+        for (Meter meter : List.of(queueWait, batchSize, rejected, expired, queueDepth)) {
             registry.remove(meter);
         }
         if (interrupted) {
@@ -194,7 +294,8 @@ public final class DynamicBatcher<I, R> implements AutoCloseable {
         if (Double.isNaN(perBatch)) {
             return MIN_RETRY_AFTER;
         }
-        long batchesPerWorker = -Math.floorDiv(-(long) depth, (long) config.maxBatchSize() * config.workers());
+        // under round-robin a new item waits about one round: pressure items spread over full batches
+        long batchesPerWorker = -Math.floorDiv(-(long) pressure, (long) config.maxBatchSize() * config.workers());
         Duration estimate = Duration.ofNanos((long) (batchesPerWorker * perBatch) + maxWaitNanos);
         return estimate.compareTo(MIN_RETRY_AFTER) < 0 ? MIN_RETRY_AFTER : estimate;
     }
@@ -208,7 +309,7 @@ public final class DynamicBatcher<I, R> implements AutoCloseable {
         }
     }
 
-    /** The next batch to run (possibly empty when all its items were cancelled), or null once shut down and drained. */
+    /** The next batch to run (possibly empty when all its items were dropped), or null once shut down and drained. */
     private List<Pending<I, R>> nextBatch() {
         lock.lock();
         try {
@@ -221,16 +322,20 @@ public final class DynamicBatcher<I, R> implements AutoCloseable {
                     continue;
                 }
                 long now = System.nanoTime();
-                ArrayDeque<Pending<I, R>> oldest = null;
-                ArrayDeque<Pending<I, R>> full = null;
+                ArrayDeque<Share<I, R>> oldest = null;
+                ArrayDeque<Share<I, R>> full = null;
                 long oldestWaited = Long.MIN_VALUE;
-                for (ArrayDeque<Pending<I, R>> queue : queues.values()) {
-                    long waited = now - queue.peekFirst().enqueuedNanos();
-                    if (waited > oldestWaited) {
-                        oldestWaited = waited;
-                        oldest = queue;
+                for (ArrayDeque<Share<I, R>> queue : queues.values()) {
+                    int waiting = 0;
+                    for (Share<I, R> share : queue) {
+                        long waited = now - share.items().peekFirst().enqueuedNanos();
+                        if (waited > oldestWaited) {
+                            oldestWaited = waited;
+                            oldest = queue;
+                        }
+                        waiting += share.items().size();
                     }
-                    if (full == null && queue.size() >= config.maxBatchSize()) {
+                    if (full == null && waiting >= config.maxBatchSize()) {
                         full = queue;
                     }
                 }
@@ -252,15 +357,27 @@ public final class DynamicBatcher<I, R> implements AutoCloseable {
         }
     }
 
-    private List<Pending<I, R>> take(ArrayDeque<Pending<I, R>> queue, long now) {
-        List<Pending<I, R>> batch = new ArrayList<>(Math.min(queue.size(), config.maxBatchSize()));
+    /** Up to maxBatchSize items of one key, one per request in turn; a request with items left goes to the back. */
+    private List<Pending<I, R>> take(ArrayDeque<Share<I, R>> queue, long now) {
+        List<Pending<I, R>> batch = new ArrayList<>(config.maxBatchSize());
         while (batch.size() < config.maxBatchSize() && !queue.isEmpty()) {
-            Pending<I, R> pending = queue.pollFirst();
+            Share<I, R> share = queue.pollFirst();
+            Pending<I, R> pending = share.items().pollFirst();
             depth--;
-            if (!pending.future().isDone()) {
-                queueWait.record(now - pending.enqueuedNanos(), TimeUnit.NANOSECONDS);
-                batch.add(pending);
+            resize(share.reservation(), share.reservation().outstanding - 1);
+            if (!share.items().isEmpty()) {
+                queue.addLast(share);
             }
+            if (pending.future().isDone()) {
+                continue;
+            }
+            if (share.reservation().expired(now)) {
+                expired.increment();
+                pending.future().completeExceptionally(new DeadlineExceededException(config.name()));
+                continue;
+            }
+            queueWait.record(now - pending.enqueuedNanos(), TimeUnit.NANOSECONDS);
+            batch.add(pending);
         }
         if (queue.isEmpty()) {
             queues.values().remove(queue);

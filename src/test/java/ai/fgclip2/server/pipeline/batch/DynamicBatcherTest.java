@@ -297,4 +297,92 @@ class DynamicBatcherTest {
         assertThatThrownBy(() -> new BatcherConfig("text", 1, Duration.ofMillis(-1), 1, 1)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new BatcherConfig(" ", 1, NEVER, 1, 1)).isInstanceOf(IllegalArgumentException.class);
     }
+
+    /** A large request queued first shares the next batch with a small one queued after it, one item each in turn. */
+    @Test
+    void aLargeRequestSharesEveryBatchWithTheSmallOnesBehindIt() throws Exception {
+        RecordingProcessor processor = new RecordingProcessor(true, Integer.MIN_VALUE);
+        start(processor, 4, NEVER, 100, 1);
+        List<CompletableFuture<Integer>> first = occupyWorker(processor, 4);
+        List<Job> large = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            large.add(new Job("short", 100 + i));
+        }
+        List<CompletableFuture<Integer>> bulk = batcher.submitAll(large);
+        CompletableFuture<Integer> small = batcher.submit(new Job("short", 7));
+        processor.release.countDown();
+        assertThat(await(small)).isEqualTo(70);
+        await(first.get(0));
+        batcher.shutdown(); // the last partial batch runs at shutdown (maxWait never expires)
+        for (CompletableFuture<Integer> item : bulk) {
+            await(item);
+        }
+        // batch 0 held the worker; batch 1 is the first formed after both requests queued
+        assertThat(processor.batches.get(1)).contains(new Job("short", 7));
+        assertThat(processor.batches.get(1)).hasSize(4);
+    }
+
+    /** A request counts one batch at most against the capacity, so a huge request leaves room for small ones. */
+    @Test
+    void admissionCountsARequestAtMostOneBatch() throws Exception {
+        RecordingProcessor processor = new RecordingProcessor(true, Integer.MIN_VALUE);
+        start(processor, 4, NEVER, 10, 1);
+        List<CompletableFuture<Integer>> first = occupyWorker(processor, 4);
+        List<Job> large = new ArrayList<>();
+        for (int i = 0; i < 1000; i++) {
+            large.add(new Job("short", i));
+        }
+        batcher.submitAll(large);
+        batcher.submitAll(List.of(new Job("short", 1), new Job("short", 2), new Job("short", 3), new Job("short", 4)));
+        assertThat(batcher.queueDepth()).isEqualTo(1004);
+        // pressure: min(1000, 4) + min(4, 4) = 8 of 10, so two more single items fit and the next does not
+        CompletableFuture<Integer> ninth = batcher.submit(new Job("short", 5));
+        CompletableFuture<Integer> tenth = batcher.submit(new Job("short", 6));
+        assertThatThrownBy(() -> batcher.submit(new Job("short", 7))).isInstanceOf(QueueFullException.class);
+        processor.release.countDown();
+        await(first.get(0));
+        assertThat(await(ninth)).isEqualTo(50);
+        assertThat(await(tenth)).isEqualTo(60);
+    }
+
+    /** Room taken in one batcher is given back when the request is refused by another, so nothing is half-queued. */
+    @Test
+    void aReleasedReservationGivesItsRoomBack() throws Exception {
+        RecordingProcessor processor = new RecordingProcessor(true, Integer.MIN_VALUE);
+        start(processor, 2, NEVER, 2, 1);
+        List<CompletableFuture<Integer>> first = occupyWorker(processor, 2);
+        DynamicBatcher.Reservation held = batcher.reserve(5, Long.MAX_VALUE);
+        assertThatThrownBy(() -> batcher.reserve(1, Long.MAX_VALUE)).isInstanceOf(QueueFullException.class);
+        held.release();
+        held.release();
+        DynamicBatcher.Reservation again = batcher.reserve(1, Long.MAX_VALUE);
+        List<CompletableFuture<Integer>> queued = batcher.submitAll(List.of(new Job("short", 3)), again);
+        assertThat(batcher.queueDepth()).isEqualTo(1);
+        assertThatThrownBy(() -> batcher.submitAll(List.of(new Job("short", 4)), again)).isInstanceOf(IllegalStateException.class);
+        processor.release.countDown();
+        await(first.get(0));
+        batcher.shutdown();
+        assertThat(await(queued.get(0))).isEqualTo(30);
+    }
+
+    /** Items whose request's deadline passed while they waited are dropped before the processor sees them. */
+    @Test
+    void itemsPastTheirDeadlineAreDroppedBeforeInference() throws Exception {
+        RecordingProcessor processor = new RecordingProcessor(true, Integer.MIN_VALUE);
+        start(processor, 2, NEVER, 10, 1);
+        List<CompletableFuture<Integer>> first = occupyWorker(processor, 2);
+        long soon = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(50);
+        List<CompletableFuture<Integer>> late = batcher.submitAll(List.of(new Job("short", 1), new Job("short", 2)), batcher.reserve(2, soon));
+        CompletableFuture<Integer> onTime = batcher.submit(new Job("short", 3));
+        Thread.sleep(100);
+        processor.release.countDown();
+        await(first.get(0));
+        batcher.shutdown();
+        assertThat(await(onTime)).isEqualTo(30);
+        for (CompletableFuture<Integer> item : late) {
+            assertThatThrownBy(() -> await(item)).hasCauseInstanceOf(DeadlineExceededException.class);
+        }
+        assertThat(processor.batches).noneMatch(batch -> batch.contains(new Job("short", 1)) || batch.contains(new Job("short", 2)));
+        assertThat(registry.get("fgclip2.queue.expired").tag("queue", "text").counter().count()).isEqualTo(2);
+    }
 }
