@@ -39,7 +39,7 @@ class FairAdmissionTest extends E2eServerTest {
                 HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/classify")).header("Content-Type", "application/json")
                         .POST(HttpRequest.BodyPublishers.ofString(big)).build(), HttpResponse.BodyHandlers.ofString());
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (get("/actuator/health").json().path("components").path("model").path("details").path("textQueueDepth").asInt() < 1000) {
+        while (ServerTestSupport.queueDepth(port, "text") < 1000) {
             assertThat(System.nanoTime()).as("the classification's prompts reached the queue").isLessThan(deadline);
             Thread.sleep(10);
         }

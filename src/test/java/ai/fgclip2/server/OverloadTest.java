@@ -12,6 +12,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
@@ -27,6 +30,7 @@ import org.springframework.test.annotation.DirtiesContext;
  * own JVM shutdown hook frees it concurrently with Spring's.
  */
 @DirtiesContext
+@ExtendWith(OutputCaptureExtension.class)
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, classes = ServerApplication.class,
         properties = {"server.address=127.0.0.1", "fgclip2.batching.queue-capacity=2", "fgclip2.batching.text-max-batch=64",
                 "fgclip2.batching.max-wait=3s", "fgclip2.engine.warmup=false"})
@@ -40,13 +44,13 @@ class OverloadTest {
     }
 
     @Test
-    void fullQueueAnswers429WithRetryAfterAndAdmittedWorkCompletes() throws Exception {
+    void fullQueueAnswers429WithRetryAfterAndAdmittedWorkCompletes(CapturedOutput output) throws Exception {
         HttpClient client = HttpClient.newHttpClient();
         String first = ServerTestSupport.JSON.writeValueAsString(Map.of("texts", IntStream.range(0, 10).mapToObj(i -> "first " + i).toList()));
         CompletableFuture<HttpResponse<String>> admitted = client.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/embeddings/text"))
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(first)).build(), HttpResponse.BodyHandlers.ofString());
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (ServerTestSupport.get(port, "/actuator/health").json().path("components").path("model").path("details").path("textQueueDepth").asInt() == 0) {
+        while (ServerTestSupport.queueDepth(port, "text") == 0) {
             assertThat(System.nanoTime()).as("the first request reached the queue").isLessThan(deadline);
             Thread.sleep(20);
         }
@@ -55,6 +59,8 @@ class OverloadTest {
         assertThat(refused.json().path("type").asString()).isEqualTo("urn:fgclip2:problem:overloaded");
         assertThat(refused.raw().headers().firstValue("Retry-After")).hasValueSatisfying(v -> assertThat(Integer.parseInt(v)).isPositive());
         assertThat(admitted.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+        // an expected rejection is no warning: no WARN line, no stack trace in the log
+        assertThat(output.getAll()).doesNotContain("QueueFullException").doesNotContain("Exception thrown during asynchronous load");
     }
 
     @Test

@@ -58,6 +58,17 @@ public final class ServerTestSupport {
         }
     }
 
+    /** Items waiting in a batching queue ("text" or "image"), from the fgclip2.queue.depth gauge (health details are not public). */
+    public static int queueDepth(int port, String queue) {
+        String tag = "queue=\"" + queue + "\"";
+        for (String line : get(port, "/actuator/prometheus").body().split("\n")) {
+            if (line.startsWith("fgclip2_queue_depth{") && line.contains(tag)) {
+                return (int) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        throw new AssertionError("no fgclip2_queue_depth gauge for queue " + queue);
+    }
+
     public static float[] floats(JsonNode array) {
         float[] out = new float[array.size()];
         for (int i = 0; i < out.length; i++) {

@@ -48,6 +48,9 @@ public class EngineHealth implements HealthIndicator {
             details.put("providerFallback", engine.providerFallback());
         }
         details.put("demo", files.demo());
+        if (engine.quantizationAgreement() != null) {
+            details.put("int8Agreement", engine.quantizationAgreement());
+        }
         details.put("textQueueDepth", textEncoder.queueDepth());
         details.put("imageQueueDepth", imageEncoder.queueDepth());
         details.put("probeMillis", probe.millis());

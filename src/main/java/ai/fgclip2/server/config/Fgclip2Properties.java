@@ -3,6 +3,7 @@ package ai.fgclip2.server.config;
 import ai.fgclip2.server.engine.EngineSettings;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 
@@ -13,13 +14,17 @@ public record Fgclip2Properties(
         @DefaultValue Engine engine,
         @DefaultValue Batching batching,
         @DefaultValue Limits limits,
-        @DefaultValue Cache cache) {
+        @DefaultValue Cache cache,
+        @DefaultValue Security security) {
 
     /**
-     * @param dir       an exported model (manifest.json) or a Hugging Face checkpoint folder; unset = built-in demo model
-     * @param precision precision used when this service exports a checkpoint itself: fp32 or fp16
+     * @param dir                  an exported model (manifest.json) or a Hugging Face checkpoint folder; unset = built-in demo model
+     * @param precision            precision used when this service exports a checkpoint itself: fp32, fp16 or int8
+     * @param int8MinCosine        an int8 model must reach this worst-case cosine with float32 on its canonical inputs, or the service does not start
+     * @param int8MinCentredCosine the same for the cosine after removing the mean embedding
      */
-    public record Model(Path dir, @DefaultValue("fp32") String precision) {
+    public record Model(Path dir, @DefaultValue("fp32") String precision, @DefaultValue("0.999") double int8MinCosine,
+                        @DefaultValue("0.97") double int8MinCentredCosine) {
     }
 
     /**
@@ -38,10 +43,15 @@ public record Fgclip2Properties(
 
     /**
      * Request limits; a request over any of them gets a 4xx problem response naming the limit.
+     *
+     * @param maxRequestBytes         body bytes of one request, whatever its transfer encoding (multipart included)
+     * @param requestReadTimeout      time from the end of the headers until the whole body has arrived (408 after it)
+     * @param maxBufferedRequestBytes body bytes buffered for all requests together (429 beyond it)
      */
-    public record Limits(@DefaultValue("67108864") long maxRequestBytes, @DefaultValue("64") int maxItems, @DefaultValue("4096") int maxTextChars,
-                         @DefaultValue("2048") int maxLabels, @DefaultValue("65536") int maxPrompts, @DefaultValue("256") int maxBoxes,
-                         @DefaultValue("40000000") long maxImagePixels, @DefaultValue("4096") int maxNumPatches,
+    public record Limits(@DefaultValue("67108864") long maxRequestBytes, @DefaultValue("60s") Duration requestReadTimeout,
+                         @DefaultValue("268435456") long maxBufferedRequestBytes, @DefaultValue("64") int maxItems,
+                         @DefaultValue("4096") int maxTextChars, @DefaultValue("2048") int maxLabels, @DefaultValue("65536") int maxPrompts,
+                         @DefaultValue("256") int maxBoxes, @DefaultValue("40000000") long maxImagePixels, @DefaultValue("4096") int maxNumPatches,
                          @DefaultValue("32") int maxDenseTexts, @DefaultValue("60s") Duration requestTimeout,
                          @DefaultValue("10000") int maxDetections) {
     }
@@ -55,5 +65,23 @@ public record Fgclip2Properties(
         public Path vocabularyDir() {
             return vocabularies != null ? vocabularies : dir.resolve("vocabularies");
         }
+    }
+
+    /**
+     * @param apiKeys accepted API keys (Authorization: Bearer KEY or X-API-Key: KEY); empty = no authentication
+     * @param cors    cross-origin access for browsers; off while no origin is allowed
+     */
+    public record Security(@DefaultValue("") List<String> apiKeys, @DefaultValue Cors cors) {
+    }
+
+    /**
+     * @param allowedOrigins origins allowed to call the API from a browser ("*" for any); empty = CORS off
+     * @param allowedMethods methods allowed in cross-origin requests
+     * @param allowedHeaders request headers allowed in cross-origin requests
+     * @param maxAge         how long a browser may cache a preflight answer
+     */
+    public record Cors(@DefaultValue("") List<String> allowedOrigins, @DefaultValue({"GET", "POST"}) List<String> allowedMethods,
+                       @DefaultValue({"Content-Type", "Authorization", "X-API-Key"}) List<String> allowedHeaders,
+                       @DefaultValue("30m") Duration maxAge) {
     }
 }

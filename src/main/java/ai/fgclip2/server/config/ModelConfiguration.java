@@ -17,6 +17,7 @@ import ai.fgclip2.server.engine.EngineSettings;
 import ai.fgclip2.server.engine.InferenceEngine;
 import ai.fgclip2.server.engine.ModelFiles;
 import ai.fgclip2.server.engine.ModelLocator;
+import ai.fgclip2.server.engine.QuantizationAgreement;
 import ai.fgclip2.server.engine.onnx.OnnxEngine;
 import ai.fgclip2.server.pipeline.ImageEncoder;
 import ai.fgclip2.server.pipeline.TextEncoder;
@@ -46,6 +47,18 @@ public class ModelConfiguration {
         Manifest manifest = files.manifest();
         log.info("Serving {} (revision {}, {}, {} dimensions) on {}{}", files.id(), files.revision(), manifest.precision(),
                 manifest.dimensions().projectionSize(), onnx.provider(), files.demo() ? " [DEMO MODEL, UNTRAINED]" : "");
+        QuantizationAgreement agreement = onnx.quantizationAgreement();
+        if (agreement != null) {
+            Fgclip2Properties.Model model = properties.model();
+            log.info("int8 agreement with float32: {}", agreement.summary());
+            if (!agreement.passes(model.int8MinCosine(), model.int8MinCentredCosine())) {
+                onnx.close();
+                throw new IllegalStateException(String.format(java.util.Locale.ROOT, "the int8 model agrees too little with float32 (cosine %.5f, centred "
+                        + "cosine %.5f; required %.5f and %.5f by fgclip2.model.int8-min-cosine and int8-min-centred-cosine). Serve it in fp32, or "
+                        + "re-export with --float-layers for the layers that quantize badly.", agreement.minCosine(), agreement.minCentredCosine(),
+                        model.int8MinCosine(), model.int8MinCentredCosine()));
+            }
+        }
         return onnx;
     }
 

@@ -61,6 +61,9 @@ public interface InferenceEngine extends AutoCloseable {
     /** Dense map and RoIAlign features of one image. */
     RegionFeatures regions(RegionQuery query);
 
+    /** For an int8 export, its measured agreement with float32 (run when the engine opened); null otherwise. */
+    QuantizationAgreement quantizationAgreement();
+
     /**
      * The float32 product {@code a (rows x inner) . b (inner x cols)}, row-major: many region features against a
      * vocabulary's class embeddings in one product. This default is a cache-blocked loop; engines may run it on

@@ -15,10 +15,13 @@ public final class ApiModels {
     private ApiModels() {
     }
 
-    /** Names the model that produced a response: id, revision (checkpoint digest prefix), demo flag. */
-    public record ModelRef(String id, String revision, boolean demo) {
+    /**
+     * Names the model that produced a response: id, revision (checkpoint digest prefix), precision of the graphs
+     * (fp32, fp16, int8: embeddings of different precisions are not interchangeable), demo flag.
+     */
+    public record ModelRef(String id, String revision, String precision, boolean demo) {
         static ModelRef of(ModelFiles model) {
-            return new ModelRef(model.id(), model.revision(), model.demo());
+            return new ModelRef(model.id(), model.revision(), model.manifest().precision(), model.demo());
         }
     }
 

@@ -58,14 +58,14 @@ public class EmbeddingController {
 
     @PostMapping(path = "/v1/embeddings/image", consumes = MediaType.MULTIPART_FORM_DATA_VALUE)
     public ImageEmbeddingResponse imageEmbeddingsUpload(@RequestPart("images") List<MultipartFile> files,
-                                                        @RequestParam(name = "maxNumPatches", required = false) Integer maxNumPatches,
-                                                        @RequestParam(name = "normalize", required = false) Boolean normalize) {
+                                                        @RequestParam(name = "maxNumPatches", required = false) String maxNumPatches,
+                                                        @RequestParam(name = "normalize", required = false) String normalize) {
         checks.items(files, "images", checks.limits().maxItems());
         List<ImageInput> inputs = new ArrayList<>(files.size());
         for (int i = 0; i < files.size(); i++) {
             inputs.add(FormFields.image(files.get(i), "/images/" + i));
         }
-        return imageEmbeddings(inputs, maxNumPatches, normalize);
+        return imageEmbeddings(inputs, FormFields.integer(maxNumPatches, "maxNumPatches"), FormFields.bool(normalize, "normalize"));
     }
 
     private ImageEmbeddingResponse imageEmbeddings(List<ImageInput> images, Integer maxNumPatches, Boolean normalize) {
@@ -85,9 +85,10 @@ public class EmbeddingController {
 
     @PostMapping(path = "/v1/embeddings/regions", consumes = MediaType.MULTIPART_FORM_DATA_VALUE)
     public RegionEmbeddingResponse regionEmbeddingsUpload(@RequestPart("image") MultipartFile file, @RequestParam("boxes") String boxesJson,
-                                                          @RequestParam(name = "maxNumPatches", required = false) Integer maxNumPatches,
-                                                          @RequestParam(name = "normalize", required = false) Boolean normalize) {
-        return regionEmbeddings(FormFields.image(file, "/image"), FormFields.parseBoxes(boxesJson), maxNumPatches, normalize);
+                                                          @RequestParam(name = "maxNumPatches", required = false) String maxNumPatches,
+                                                          @RequestParam(name = "normalize", required = false) String normalize) {
+        return regionEmbeddings(FormFields.image(file, "/image"), FormFields.parseBoxes(boxesJson), FormFields.integer(maxNumPatches, "maxNumPatches"),
+                FormFields.bool(normalize, "normalize"));
     }
 
     private RegionEmbeddingResponse regionEmbeddings(ImageInput image, List<List<Double>> boxes, Integer maxNumPatches, Boolean normalize) {

@@ -14,8 +14,11 @@ final class ImageStrings {
     }
 
     static ImageInput decode(String image, String pointer) {
-        if (image == null || image.isBlank()) {
+        if (image == null) {
             throw new ProblemException(Problem.INVALID_REQUEST, "An image (base64 or data: URL) is required at " + pointer + ".", pointer);
+        }
+        if (image.isBlank()) {
+            throw new ProblemException(Problem.INVALID_IMAGE, "The image at " + pointer + " is empty.", pointer);
         }
         String payload = image;
         if (image.startsWith("data:")) {

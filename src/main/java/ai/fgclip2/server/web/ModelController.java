@@ -2,6 +2,7 @@ package ai.fgclip2.server.web;
 
 import ai.fgclip2.exporter.export.Manifest;
 import ai.fgclip2.server.engine.InferenceEngine;
+import ai.fgclip2.server.engine.QuantizationAgreement;
 import ai.fgclip2.server.config.Fgclip2Properties;
 import ai.fgclip2.server.web.ApiModels.ModelRef;
 import java.util.List;
@@ -14,7 +15,7 @@ public class ModelController {
 
     public record ModelInfo(String id, String object, String revision, String variant, int dimensions, String precision,
                             String provider, String providerFallback, List<Integer> patchBudgets, int maxNumPatchesLimit, Manifest.TextLengths textLengths,
-                            double logitScale, double logitBias, boolean demo, String notice) {
+                            double logitScale, double logitBias, boolean demo, String notice, QuantizationAgreement int8Agreement) {
     }
 
     public record ModelList(ModelRef model, String object, List<ModelInfo> data) {
@@ -30,7 +31,8 @@ public class ModelController {
                 : null;
         ModelInfo info = new ModelInfo(files.id(), "model", files.revision(), manifest.variant(), manifest.dimensions().projectionSize(),
                 manifest.precision(), engine.provider(), engine.providerFallback(), manifest.preprocessing().patchBudgets(), properties.limits().maxNumPatches(),
-                manifest.textLengths(), manifest.scores().logitScaleExp(), manifest.scores().logitBias(), files.demo(), notice);
+                manifest.textLengths(), manifest.scores().logitScaleExp(), manifest.scores().logitBias(), files.demo(), notice,
+                engine.quantizationAgreement());
         this.models = new ModelList(ModelRef.of(files), "list", List.of(info));
     }
 

@@ -53,14 +53,15 @@ public class OpenAiController {
             throw new ProblemException(Problem.UNSUPPORTED_PARAMETER, "'dimensions' is not supported: FG-CLIP 2 embeddings have a fixed size and "
                     + "are not Matryoshka-trained; omit the parameter.", "/dimensions");
         }
-        String format = body.path("encoding_format").asString("float");
+        String format = optionalString(body, "encoding_format", "float");
         if (!format.equals("float") && !format.equals("base64")) {
             throw new ProblemException(Problem.INVALID_REQUEST, "'encoding_format' must be float or base64; got '" + format + "'.", "/encoding_format");
         }
-        String modality = body.path("modality").asString("text");
+        String modality = optionalString(body, "modality", "text");
         if (!modality.equals("text") && !modality.equals("image")) {
             throw new ProblemException(Problem.INVALID_REQUEST, "'modality' must be text or image; got '" + modality + "'.", "/modality");
         }
+        String requested = optionalString(body, "model", modelRef.id());
         List<String> inputs = inputs(body.get("input"));
         List<float[]> vectors = new ArrayList<>();
         int tokens = 0;
@@ -81,8 +82,19 @@ public class OpenAiController {
             float[] unit = vectors.get(i);
             data.add(new Embedding("embedding", i, format.equals("base64") ? base64(unit) : unit));
         }
-        String requested = body.path("model").asString(modelRef.id());
         return new EmbeddingList("list", requested, modelRef, data, new Usage(tokens, tokens));
+    }
+
+    /** A field that is a string when present (null counts as absent); any other JSON type is a 400, not converted. */
+    private static String optionalString(JsonNode body, String field, String absent) {
+        JsonNode value = body.get(field);
+        if (value == null || value.isNull()) {
+            return absent;
+        }
+        if (!value.isString()) {
+            throw new ProblemException(Problem.INVALID_REQUEST, "'" + field + "' must be a string.", "/" + field);
+        }
+        return value.asString();
     }
 
     private static List<String> inputs(JsonNode input) {

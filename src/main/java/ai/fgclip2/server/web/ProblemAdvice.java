@@ -23,10 +23,10 @@ import org.springframework.web.bind.MissingServletRequestParameterException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.method.annotation.MethodArgumentTypeMismatchException;
-import org.springframework.web.multipart.MaxUploadSizeExceededException;
 import org.springframework.web.multipart.MultipartException;
 import org.springframework.web.multipart.support.MissingServletRequestPartException;
 import org.springframework.web.servlet.resource.NoResourceFoundException;
+import tools.jackson.core.JacksonException;
 
 /** Every failure becomes an RFC 9457 {@code application/problem+json} answer; nothing leaks a stack trace. */
 @RestControllerAdvice
@@ -63,16 +63,39 @@ public class ProblemAdvice {
 
     @ExceptionHandler(HttpMessageNotReadableException.class)
     ResponseEntity<ProblemDetail> unreadable(HttpMessageNotReadableException e, HttpServletRequest request) {
-        return problem(ProblemType.INVALID_REQUEST, "The request body is not valid JSON for this endpoint: " + firstLine(e.getMostSpecificCause().getMessage()), null, request);
+        if (e.getMostSpecificCause() instanceof JacksonException json) {
+            String pointer = JsonErrors.pointer(json);
+            return problem(ProblemType.INVALID_REQUEST, JsonErrors.detail(json, pointer), pointer, request);
+        }
+        return problem(ProblemType.INVALID_REQUEST, "The request body is missing or unreadable; send a JSON object (see openapi.yaml).", null, request);
     }
 
-    @ExceptionHandler({MissingServletRequestParameterException.class, MissingServletRequestPartException.class,
-            MethodArgumentTypeMismatchException.class, MultipartException.class})
-    ResponseEntity<ProblemDetail> badParameter(Exception e, HttpServletRequest request) {
-        if (e instanceof MaxUploadSizeExceededException) {
-            return problem(ProblemType.LIMIT_EXCEEDED, "The upload is larger than the configured multipart limit.", null, request);
+    @ExceptionHandler(MissingServletRequestPartException.class)
+    ResponseEntity<ProblemDetail> missingPart(MissingServletRequestPartException e, HttpServletRequest request) {
+        String name = e.getRequestPartName();
+        return problem(ProblemType.INVALID_REQUEST, "The multipart body needs a part named '" + name + "'.", "/" + name, request);
+    }
+
+    @ExceptionHandler(MissingServletRequestParameterException.class)
+    ResponseEntity<ProblemDetail> missingField(MissingServletRequestParameterException e, HttpServletRequest request) {
+        String name = e.getParameterName();
+        return problem(ProblemType.INVALID_REQUEST, "The form field '" + name + "' is required.", "/" + name, request);
+    }
+
+    @ExceptionHandler(MethodArgumentTypeMismatchException.class)
+    ResponseEntity<ProblemDetail> mismatch(MethodArgumentTypeMismatchException e, HttpServletRequest request) {
+        String name = e.getName();
+        return problem(ProblemType.INVALID_REQUEST, "The value of '" + name + "' must be " + JsonErrors.expected(e.getRequiredType()) + ".", "/" + name, request);
+    }
+
+    @ExceptionHandler(MultipartException.class)
+    ResponseEntity<ProblemDetail> multipart(MultipartException e, HttpServletRequest request) {
+        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+            if (cause instanceof ProblemException problem) {
+                return problem(problem, request);
+            }
         }
-        return problem(ProblemType.INVALID_REQUEST, firstLine(e.getMessage()), null, request);
+        return problem(ProblemType.INVALID_REQUEST, "The multipart body could not be read; send multipart/form-data with a boundary.", null, request);
     }
 
     @ExceptionHandler(HttpMediaTypeNotSupportedException.class)
@@ -111,10 +134,17 @@ public class ProblemAdvice {
     }
 
     static ResponseEntity<ProblemDetail> problem(ProblemType type, String detail, String pointer, HttpServletRequest request) {
+        return ResponseEntity.status(type.status()).contentType(MediaType.APPLICATION_PROBLEM_JSON)
+                .body(body(type, detail, pointer, request.getRequestURI()));
+    }
+
+    /** Every problem answer is built here; expected rejections are one DEBUG line (failures are logged by {@link #unexpected}). */
+    static ProblemDetail body(ProblemType type, String detail, String pointer, String instance) {
+        log.debug("{} {} on {}: {}", type.status().value(), type.uri(), instance, detail);
         ProblemDetail body = ProblemDetail.forStatusAndDetail(type.status(), detail);
         body.setType(type.uri());
         body.setTitle(type.title());
-        body.setInstance(java.net.URI.create(request.getRequestURI()));
+        body.setInstance(instanceUri(instance));
         if (pointer != null) {
             body.setProperty("pointer", pointer);
             Integer index = ProblemException.indexIn(pointer);
@@ -122,15 +152,22 @@ public class ProblemAdvice {
                 body.setProperty("index", index);
             }
         }
-        return ResponseEntity.status(type.status()).contentType(MediaType.APPLICATION_PROBLEM_JSON).body(body);
+        return body;
     }
 
-    private static String firstLine(String message) {
-        if (message == null) {
-            return "malformed request";
+    /** The request path as the problem's {@code instance}, percent-encoded where the container refused it as malformed. */
+    private static java.net.URI instanceUri(String path) {
+        if (path == null) {
+            return null;
         }
-        int newline = message.indexOf('\n');
-        String line = newline < 0 ? message : message.substring(0, newline);
-        return line.length() > 300 ? line.substring(0, 300) + "..." : line;
+        try {
+            return java.net.URI.create(path);
+        } catch (IllegalArgumentException malformed) {
+            try {
+                return new java.net.URI(null, null, path, null);
+            } catch (java.net.URISyntaxException e) {
+                return null;
+            }
+        }
     }
 }

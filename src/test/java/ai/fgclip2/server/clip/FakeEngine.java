@@ -40,6 +40,11 @@ final class FakeEngine implements InferenceEngine {
     }
 
     @Override
+    public ai.fgclip2.server.engine.QuantizationAgreement quantizationAgreement() {
+        return null;
+    }
+
+    @Override
     public float[][] text(List<long[]> ids, TextHead head) {
         textRuns.incrementAndGet();
         float[][] out = new float[ids.size()][];

@@ -41,6 +41,21 @@ class BadInputTest extends E2eServerTest {
         cases.add(new Case("text/plain body", "POST", "/v1/embeddings/text", "text/plain", "hello", 415, "unsupported-media-type", null));
         cases.add(new Case("unknown path", "POST", "/v1/nothing", "application/json", "{}", 404, "not-found", null));
         cases.add(new Case("GET on a POST endpoint", "GET", "/v1/classify", null, null, 405, "method-not-allowed", null));
+        cases.add(new Case("empty body", "POST", "/v1/classify", "application/json", "", 400, "invalid-request", null));
+        cases.add(new Case("unknown field named", "POST", "/v1/classify", "application/json", "{\"image\": \"" + png + "\", \"labels\": [\"a\"], \"top_k\": 3}", 400, "invalid-request", "/top_k"));
+        // strict JSON types: nothing is converted
+        cases.add(new Case("fractional maxNumPatches", "POST", "/v1/embeddings/image", "application/json", "{\"images\": [\"" + png + "\"], \"maxNumPatches\": 256.9}", 400, "invalid-request", "/maxNumPatches"));
+        cases.add(new Case("maxNumPatches as a string", "POST", "/v1/embeddings/image", "application/json", "{\"images\": [\"" + png + "\"], \"maxNumPatches\": \"256\"}", 400, "invalid-request", "/maxNumPatches"));
+        cases.add(new Case("normalize as a number", "POST", "/v1/embeddings/text", "application/json", "{\"texts\": [\"a\"], \"normalize\": 0}", 400, "invalid-request", "/normalize"));
+        cases.add(new Case("normalize as a string", "POST", "/v1/embeddings/text", "application/json", "{\"texts\": [\"a\"], \"normalize\": \"false\"}", 400, "invalid-request", "/normalize"));
+        cases.add(new Case("box coordinate as a string", "POST", "/v1/embeddings/regions", "application/json", "{\"image\": \"" + png + "\", \"boxes\": [[10,\"10\",50,50]]}", 400, "invalid-request", "/boxes/0/1"));
+        cases.add(new Case("text as a number", "POST", "/v1/embeddings/text", "application/json", "{\"texts\": [\"a\", 5]}", 400, "invalid-request", "/texts/1"));
+        cases.add(new Case("scalar for a list", "POST", "/v1/classify", "application/json", "{\"image\": \"" + png + "\", \"labels\": \"cat\"}", 400, "invalid-request", "/labels"));
+        cases.add(new Case("topK as a fraction", "POST", "/v1/classify", "application/json", "{\"image\": \"" + png + "\", \"labels\": [\"cat\"], \"topK\": 1.5}", 400, "invalid-request", "/topK"));
+        cases.add(new Case("object where the body's object is expected", "POST", "/v1/rank", "application/json", "{\"query\": \"cat\", \"candidates\": [{\"text\": \"a\"}]}", 400, "invalid-request", "/query"));
+        cases.add(new Case("openai encoding_format as an array", "POST", "/v1/embeddings", "application/json", "{\"input\": \"cat\", \"encoding_format\": [\"base64\"]}", 400, "invalid-request", "/encoding_format"));
+        cases.add(new Case("openai modality as a number", "POST", "/v1/embeddings", "application/json", "{\"input\": \"cat\", \"modality\": 1}", 400, "invalid-request", "/modality"));
+        cases.add(new Case("openai model as an object", "POST", "/v1/embeddings", "application/json", "{\"input\": \"cat\", \"model\": {}}", 400, "invalid-request", "/model"));
         // texts
         cases.add(new Case("missing texts", "POST", "/v1/embeddings/text", "application/json", "{}", 400, "invalid-request", "/texts"));
         cases.add(new Case("empty texts", "POST", "/v1/embeddings/text", "application/json", "{\"texts\": []}", 400, "invalid-request", "/texts"));
@@ -50,6 +65,7 @@ class BadInputTest extends E2eServerTest {
         cases.add(new Case("too many texts", "POST", "/v1/embeddings/text", "application/json", "{\"texts\": [" + "\"a\",".repeat(64) + "\"a\"]}", 413, "limit-exceeded", "/texts"));
         // images
         cases.add(new Case("missing images", "POST", "/v1/embeddings/image", "application/json", "{}", 400, "invalid-request", "/images"));
+        cases.add(new Case("empty image string", "POST", "/v1/embeddings/image", "application/json", "{\"images\": [\"" + png + "\", \"\"]}", 422, "invalid-image", "/images/1"));
         cases.add(new Case("not base64", "POST", "/v1/embeddings/image", "application/json", "{\"images\": [\"%%%not base64%%%\"]}", 422, "invalid-image", "/images/0"));
         cases.add(new Case("base64 of text (second item)", "POST", "/v1/embeddings/image", "application/json",
                 "{\"images\": [\"" + png + "\", \"" + Base64.getEncoder().encodeToString("hello world, not an image".getBytes()) + "\"]}", 415, "unsupported-image-format", "/images/1"));
@@ -121,6 +137,9 @@ class BadInputTest extends E2eServerTest {
             assertThat(response.json().path("status").asInt()).isEqualTo(c.status());
             assertThat(response.json().path("detail").asString()).isNotBlank();
             assertThat(response.body()).doesNotContain("Exception").doesNotContain("\tat ");
+            // product words only: no class, package or method names of the implementation
+            assertThat(response.json().path("detail").asString()).as(c.name()).doesNotContain("ai.fgclip2").doesNotContain("java.")
+                    .doesNotContain("ApiModels").doesNotContain("$").doesNotContain("tools.jackson");
             if (c.pointer() != null) {
                 assertThat(response.json().path("pointer").asString()).as(c.name()).isEqualTo(c.pointer());
             }

@@ -4,6 +4,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.fgclip2.server.E2eServerTest;
+import ai.fgclip2.server.RawHttp;
 import ai.fgclip2.server.ServerTestSupport;
 import ai.fgclip2.server.config.Fgclip2Properties;
 import com.atlassian.oai.validator.OpenApiInteractionValidator;
@@ -23,21 +24,16 @@ import io.swagger.v3.parser.core.models.ParseOptions;
 import io.swagger.v3.parser.core.models.SwaggerParseResult;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -125,6 +121,40 @@ class OpenApiContractTest extends E2eServerTest {
         Multipart form = new Multipart().file("images", files.get(0)).file("images", files.get(1)).field("maxNumPatches", "256");
         JsonNode response = send("POST", "/v1/embeddings/image", form.contentType(), form.bytes(), 200, Check.EXCHANGE).json();
         assertThat(response.path("data").size()).isEqualTo(2);
+    }
+
+    /** As many uploads as max-items allows plus form fields: more parts than Tomcat's default of 50. */
+    @Test
+    void imageEmbeddingsFromAFullUpload() {
+        int maxItems = properties.limits().maxItems();
+        Multipart form = new Multipart().field("maxNumPatches", "16").field("normalize", "true");
+        for (int i = 0; i < maxItems; i++) {
+            form.file("images", fixtureImageFiles().get(i % 3));
+        }
+        JsonNode response = send("POST", "/v1/embeddings/image", form.contentType(), form.bytes(), 200, Check.EXCHANGE).json();
+        assertThat(response.path("data").size()).isEqualTo(maxItems);
+    }
+
+    @Test
+    void tooManyMultipartPartsAnswer413() {
+        Multipart form = new Multipart();
+        for (int i = 0; i < properties.limits().maxItems() + 20; i++) {
+            form.field("note", "x");
+        }
+        var response = send("POST", "/v1/embeddings/image", form.contentType(), form.bytes(), 413, Check.RESPONSE);
+        assertProblem(response, "limit-exceeded", null);
+        assertThat(response.json().path("detail").asString()).contains("parts");
+    }
+
+    @Test
+    void multipartFormFieldsAreStrict() {
+        Multipart fraction = new Multipart().file("images", fixtureImageFiles().get(0)).field("maxNumPatches", "256.9");
+        assertProblem(send("POST", "/v1/embeddings/image", fraction.contentType(), fraction.bytes(), 400, Check.RESPONSE), "invalid-request", "/maxNumPatches");
+        Multipart number = new Multipart().file("images", fixtureImageFiles().get(0)).field("normalize", "0");
+        assertProblem(send("POST", "/v1/embeddings/image", number.contentType(), number.bytes(), 400, Check.RESPONSE), "invalid-request", "/normalize");
+        JsonNode region = FIXTURE.cases().path("regions").get(0);
+        Multipart textBox = new Multipart().file("image", imageFile(region.path("image").asString())).field("boxes", "[[\"1\", 2, 30, 30]]");
+        assertProblem(send("POST", "/v1/embeddings/regions", textBox.contentType(), textBox.bytes(), 400, Check.RESPONSE), "invalid-request", "/boxes/0/0");
     }
 
     @Test
@@ -267,7 +297,9 @@ class OpenApiContractTest extends E2eServerTest {
         assertProblem(postJson("/v1/classify", Map.of("image", FIXTURE.imageBase64(fixtureImageFiles().get(2)), "labels", List.of("a"),
                 "maxNumPatches", 0), 400), "invalid-request", "/maxNumPatches");
         Multipart noBoxes = new Multipart().file("image", fixtureImageFiles().get(2));
-        assertProblem(send("POST", "/v1/embeddings/regions", noBoxes.contentType(), noBoxes.bytes(), 400, Check.RESPONSE), "invalid-request", null);
+        assertProblem(send("POST", "/v1/embeddings/regions", noBoxes.contentType(), noBoxes.bytes(), 400, Check.RESPONSE), "invalid-request", "/boxes");
+        Multipart noImage = new Multipart().field("boxes", "[[1, 1, 9, 9]]");
+        assertProblem(send("POST", "/v1/embeddings/regions", noImage.contentType(), noImage.bytes(), 400, Check.RESPONSE), "invalid-request", "/image");
     }
 
     @Test
@@ -302,9 +334,13 @@ class OpenApiContractTest extends E2eServerTest {
     void oversizedBodyIsRefusedBeforeItIsRead() {
         long declared = properties.limits().maxRequestBytes() + 1;
         // only the headers are sent: the server must answer from Content-Length alone
-        RawResponse raw = rawPost("/v1/embeddings/text", declared);
+        RawHttp.Response raw;
+        try (RawHttp connection = RawHttp.connect(port, Duration.ofSeconds(15))) {
+            raw = connection.send("POST /v1/embeddings/text HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: "
+                    + declared + "\r\n\r\n").response();
+        }
         assertThat(raw.status()).isEqualTo(413);
-        var response = new SimpleResponse.Builder(raw.status()).withContentType(raw.contentType()).withBody(raw.body()).build();
+        var response = new SimpleResponse.Builder(raw.status()).withContentType(raw.header("Content-Type")).withBody(raw.body()).build();
         assertValid(VALIDATOR.validateResponse("/v1/embeddings/text", Request.Method.POST, response), "oversized body");
         JsonNode json = ServerTestSupport.JSON.readTree(raw.body());
         assertThat(json.path("type").asString()).isEqualTo("urn:fgclip2:problem:limit-exceeded");
@@ -471,75 +507,6 @@ class OpenApiContractTest extends E2eServerTest {
             out.writeBytes(body.toByteArray());
             out.writeBytes(("--" + boundary + "--\r\n").getBytes(UTF_8));
             return out.toByteArray();
-        }
-    }
-
-    private record RawResponse(int status, String contentType, String body) {
-    }
-
-    /** A POST that declares {@code contentLength} bytes but sends none, over a plain socket (HTTP clients insist on sending the body). */
-    private RawResponse rawPost(String path, long contentLength) {
-        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
-            socket.setSoTimeout(15_000);
-            OutputStream out = socket.getOutputStream();
-            out.write(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " + contentLength
-                    + "\r\n\r\n").getBytes(UTF_8));
-            out.flush();
-            InputStream in = socket.getInputStream();
-            ByteArrayOutputStream received = new ByteArrayOutputStream();
-            byte[] buffer = new byte[8192];
-            while (true) {
-                int n = in.read(buffer);
-                if (n > 0) {
-                    received.write(buffer, 0, n);
-                }
-                RawResponse complete = parseIfComplete(received.toString(UTF_8));
-                if (complete != null) {
-                    return complete;
-                }
-                assertThat(n).as("connection closed before a complete response: %s", received.toString(UTF_8)).isPositive();
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    /** The response in {@code text} once it is complete (Content-Length or chunked); null while more is needed. */
-    private static RawResponse parseIfComplete(String text) {
-        int end = text.indexOf("\r\n\r\n");
-        if (end < 0) {
-            return null;
-        }
-        Map<String, String> headers = new LinkedHashMap<>();
-        String[] lines = text.substring(0, end).split("\r\n");
-        for (int i = 1; i < lines.length; i++) {
-            int colon = lines[i].indexOf(':');
-            headers.put(lines[i].substring(0, colon).trim().toLowerCase(Locale.ROOT), lines[i].substring(colon + 1).trim());
-        }
-        String body = text.substring(end + 4);
-        if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
-            if (!body.endsWith("0\r\n\r\n")) {
-                return null;
-            }
-            body = dechunk(body);
-        } else if (body.getBytes(UTF_8).length < Integer.parseInt(headers.getOrDefault("content-length", "0"))) {
-            return null;
-        }
-        return new RawResponse(Integer.parseInt(lines[0].split(" ")[1]), headers.get("content-type"), body);
-    }
-
-    private static String dechunk(String chunked) {
-        StringBuilder out = new StringBuilder();
-        int at = 0;
-        while (true) {
-            int lineEnd = chunked.indexOf("\r\n", at);
-            int size = Integer.parseInt(chunked.substring(at, lineEnd).trim(), 16);
-            if (size == 0) {
-                return out.toString();
-            }
-            // chunk sizes count bytes; the problem bodies here are ASCII
-            out.append(chunked, lineEnd + 2, lineEnd + 2 + size);
-            at = lineEnd + 2 + size + 2;
         }
     }
 }

@@ -4,6 +4,7 @@ import ai.fgclip2.exporter.export.Exporter;
 import ai.fgclip2.exporter.export.GraphSessions;
 import ai.fgclip2.exporter.graph.ElementType;
 import ai.fgclip2.exporter.graph.GraphBuilder;
+import ai.fgclip2.exporter.export.QualityGate;
 import ai.fgclip2.exporter.graph.RegionGraph;
 import ai.fgclip2.exporter.graph.TextGraph;
 import ai.fgclip2.exporter.graph.VisionGraph;
@@ -11,6 +12,7 @@ import ai.fgclip2.server.engine.EngineException;
 import ai.fgclip2.server.engine.EngineSettings;
 import ai.fgclip2.server.engine.InferenceEngine;
 import ai.fgclip2.server.engine.ModelFiles;
+import ai.fgclip2.server.engine.QuantizationAgreement;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -51,6 +53,7 @@ public final class OnnxEngine implements InferenceEngine {
     private final Timer visionTimer;
     private final Timer regionTimer;
     private final Timer productTimer;
+    private final QuantizationAgreement quantizationAgreement;
 
     public OnnxEngine(ModelFiles model, EngineSettings settings, MeterRegistry registry) throws OrtException {
         this.model = model;
@@ -93,6 +96,7 @@ public final class OnnxEngine implements InferenceEngine {
             close();
             throw e;
         }
+        this.quantizationAgreement = "int8".equals(model.manifest().precision()) ? qualityGate() : null;
     }
 
     static final String PRODUCT = "product";
@@ -105,6 +109,17 @@ public final class OnnxEngine implements InferenceEngine {
         String b = g.input("b", ElementType.FLOAT, "inner", "cols");
         g.output(g.op("MatMul", List.of(a, b)), "c", ElementType.FLOAT, "rows", "cols");
         return g.build("region features x class embeddings").toByteArray();
+    }
+
+    /** The int8 graphs on the exporter's canonical inputs, against the float32 outputs it stored beside them. */
+    private QuantizationAgreement qualityGate() throws OrtException {
+        QualityGate.Report report = QualityGate.check(model.directory(), model.manifest(), text, vision, region);
+        return new QuantizationAgreement(report.minCosine(), report.minCentredCosine(), report.maxRelativeL2Error(), report.summary());
+    }
+
+    @Override
+    public QuantizationAgreement quantizationAgreement() {
+        return quantizationAgreement;
     }
 
     private record Sessions(String provider, OrtSession text, OrtSession vision, OrtSession region) {
