@@ -42,7 +42,8 @@ COPY src/main/docker/fgclip2 /opt/fgclip2/bin/fgclip2
 # collector) and writes a device id and event store under ~/.cache and a session file in /tmp.
 # RUST_LIBRARY_PATH: DJL loads the tokenizer library from the image instead of copying it to DJL_CACHE_DIR.
 # JAVA_OPTS: the heap is a minority of the memory because ONNX Runtime keeps weights and activations
-# off-heap; a full heap ends the JVM so the orchestrator restarts it.
+# off-heap; it is sized once and touched at start (initial = max, pre-touched) so resident memory is flat under
+# load instead of following the collector; a full heap ends the JVM so the orchestrator restarts it.
 ENV LANG=C.UTF-8 \
     PATH=/opt/fgclip2/bin:$PATH \
     DJL_OFFLINE=true \
@@ -52,7 +53,7 @@ ENV LANG=C.UTF-8 \
     DJL_CACHE_DIR=/var/cache/fgclip2/djl \
     FGCLIP2_CACHE_DIR=/var/cache/fgclip2 \
     FGCLIP2_ENGINE_PROVIDER=auto \
-    JAVA_OPTS="-XX:MaxRAMPercentage=40 -XX:+ExitOnOutOfMemoryError -XX:-UsePerfData -Dfile.encoding=UTF-8"
+    JAVA_OPTS="-XX:InitialRAMPercentage=40 -XX:MaxRAMPercentage=40 -XX:+AlwaysPreTouch -XX:+ExitOnOutOfMemoryError -XX:-UsePerfData -Dfile.encoding=UTF-8"
 
 USER 10001:10001
 WORKDIR /var/cache/fgclip2

@@ -56,6 +56,9 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "ONNX Runtime intra-op threads; 0 = one per core, as the service (default: ${DEFAULT-VALUE}).")
     int threads;
 
+    @Option(names = "--int8", description = "Instead of the full run: fp32 against an int8 export of the same checkpoint, interleaved, per case.")
+    boolean int8;
+
     @Option(names = "--quick", description = "A short smoke run: fewer iterations, batch sizes and labels.")
     boolean quick;
 
@@ -65,7 +68,10 @@ public final class BenchCommand implements Callable<Integer> {
         System.setProperty("ai.djl.offline", "true");
         System.setProperty("OPT_OUT_TRACKING", "true");
         String loadStart = loadAverage();
-        ModelFiles model = prepareModel();
+        if (int8) {
+            return compareInt8();
+        }
+        ModelFiles model = prepareModel("fp32");
         Manifest manifest = model.manifest();
         Flops flops = Flops.of(manifest);
         Report.Model modelSummary = new Report.Model(model.directory().toString(), manifest.variant(), manifest.precision(), modelDir == null,
@@ -123,7 +129,7 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     /** A synthesized checkpoint of --size (written once into the work dir), or --model-dir; exported once and reused. */
-    private ModelFiles prepareModel() {
+    private ModelFiles prepareModel(String precision) {
         Path checkpoint = modelDir;
         if (checkpoint == null) {
             checkpoint = workDir.resolve("synth-" + size.cliName() + "-seed" + seed);
@@ -132,7 +138,24 @@ public final class BenchCommand implements Callable<Integer> {
                 Synthesizer.write(size, seed, checkpoint);
             }
         }
-        return ModelLocator.locate(checkpoint, "fp32", workDir.resolve("exports"));
+        return ModelLocator.locate(checkpoint, precision, workDir.resolve("exports"));
+    }
+
+    /** fp32 and int8 engines of the same checkpoint side by side; both graphs run with the same session settings. */
+    private int compareInt8() {
+        ModelFiles fp32Model = prepareModel("fp32");
+        ModelFiles int8Model = prepareModel("int8");
+        EngineSettings settings = EngineSettings.cpu(threads);
+        System.out.printf(Locale.ROOT, "Model %s; fp32 %s, int8 %s%n", fp32Model.manifest().variant(), fp32Model.directory(), int8Model.directory());
+        try (OnnxEngine fp32Engine = new OnnxEngine(fp32Model, settings, new SimpleMeterRegistry());
+             OnnxEngine int8Engine = new OnnxEngine(int8Model, settings, new SimpleMeterRegistry())) {
+            System.out.println("int8 agreement with fp32: " + int8Engine.quantizationAgreement().summary());
+            PrecisionBench.printHeader();
+            new PrecisionBench(fp32Engine, int8Engine, quick ? 3 : 9).run(fp32Model.manifest().textLengths().shortLength());
+        } catch (ai.onnxruntime.OrtException e) {
+            throw new IllegalStateException("cannot open the graphs: " + e.getMessage(), e);
+        }
+        return 0;
     }
 
     /** Images at 256 and 1024 patches (16x16 and 32x32 grids) over a few batch sizes, short and long text, regions. */

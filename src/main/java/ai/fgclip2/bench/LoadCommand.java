@@ -154,7 +154,8 @@ public final class LoadCommand implements Callable<Integer> {
         String small = Base64.getEncoder().encodeToString(png(64, 64, 2));
         List<String> images = new ArrayList<>();
         for (int i = 0; i < 64; i++) {
-            images.add(Base64.getEncoder().encodeToString(png(640, 480, 10 + i)));
+            // random pixels do not compress: 64 of these (0.3 MB each) stay under the 64 MiB body limit
+            images.add(Base64.getEncoder().encodeToString(png(320, 240, 10 + i)));
         }
         List<String> labels = new ArrayList<>();
         for (int i = 0; i < 2048; i++) {
@@ -184,6 +185,7 @@ public final class LoadCommand implements Callable<Integer> {
             okMillis.put(kind.name(), new ConcurrentLinkedQueue<>());
             counts.put(kind.name(), new AtomicInteger[] {new AtomicInteger(), new AtomicInteger(), new AtomicInteger(), new AtomicInteger()});
         });
+        Map<String, Integer> otherStatuses = new java.util.concurrent.ConcurrentHashMap<>();
         long start = System.nanoTime();
         long end = start + (long) (minutes * 60e9);
         List<long[]> samples = new ArrayList<>();
@@ -210,6 +212,7 @@ public final class LoadCommand implements Callable<Integer> {
                                 Thread.sleep(Math.min(seconds, 5) * 1000);
                             } else {
                                 count[3].incrementAndGet();
+                                otherStatuses.merge(kind.name() + " HTTP " + response.statusCode(), 1, Integer::sum);
                             }
                         } catch (IOException e) {
                             count[3].incrementAndGet();
@@ -246,6 +249,7 @@ public final class LoadCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "%-22s %9d %7d %5.1f%% %7d %10s %10s%n", kind.name(), count[0].get(), count[1].get(),
                     count[0].get() == 0 ? 0.0 : 100.0 * count[2].get() / count[0].get(), count[3].get(), p50, p99);
         }
+        otherStatuses.forEach((what, count) -> System.out.printf(Locale.ROOT, "  other answers: %s x%d%n", what, count));
         if (scenario == Scenario.SOAK && samples.size() > 2) {
             // after warm-up: from the first sample at or after one minute
             long[] reference = samples.stream().filter(s -> s[0] >= 60).findFirst().orElse(samples.get(1));

@@ -21,7 +21,7 @@ final class Await {
             throw new ProblemException(Problem.UNAVAILABLE, "The request was interrupted (the server is shutting down).");
         } catch (TimeoutException e) {
             future.cancel(false);
-            throw new ProblemException(Problem.UNAVAILABLE, "Inference did not finish before the request's deadline (fgclip2.limits.request-timeout).");
+            throw new ProblemException(Problem.UNAVAILABLE, "Inference did not finish before the request's deadline (fgclip2.limits.inference-deadline).");
         } catch (ExecutionException e) {
             throw new CompletionException(e.getCause());
         }

@@ -13,6 +13,7 @@ import ai.fgclip2.server.pipeline.text.TextWalk;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 import java.util.function.IntFunction;
 
 /**
@@ -49,7 +50,7 @@ public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder
      * refuses the whole request (QueueFullException) before any of it is queued.
      */
     public Admission admit(int textItems, int imageItems) {
-        return Admission.of(texts, textItems, images, imageItems, checks.limits().requestTimeout());
+        return Admission.of(texts, textItems, images, imageItems, checks.limits().inferenceDeadline());
     }
 
     /** An image with its boxes under {@code /boxes}: counted, checked against the image and clipped to it. */
@@ -76,6 +77,23 @@ public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder
     /** Region features of a boxed image, in the request's admitted room. */
     public CompletableFuture<EncodedRegions> encodeRegions(BoxedImage boxed, Admission admission) {
         return regions.encode(boxed.image(), boxed.boxes(), admission);
+    }
+
+    /** A boxed image's region features and the class embeddings they are scored against. */
+    public record BoxesAndClasses(EncodedRegions regions, ClassMatrix classes) {
+    }
+
+    /**
+     * Box classification's inputs in one admission: the region features of the boxes and the class embeddings
+     * (which {@code classes} starts in the admitted room; {@code uncachedPrompts} is the text room they need),
+     * computed side by side.
+     */
+    public BoxesAndClasses boxesAndClasses(BoxedImage boxed, int uncachedPrompts, Function<Admission, CompletableFuture<ClassMatrix>> classes) {
+        try (Admission admission = admit(uncachedPrompts, 1)) {
+            CompletableFuture<ClassMatrix> classFuture = classes.apply(admission);
+            EncodedRegions regions = Await.result(encodeRegions(boxed, admission), admission);
+            return new BoxesAndClasses(regions, Await.result(classFuture, admission));
+        }
     }
 
     /** The prompts of a label set: each label, or each label in each template. */

@@ -149,13 +149,10 @@ public final class DetectionRescorer {
             }
             boxes[i] = checks.box(List.of(xyxy[0], xyxy[1], xyxy[2], xyxy[3]), width, height, parsed.boxPointer(i));
         }
-        EncodedRegions regions;
-        ClassMatrix matrix;
-        try (Admission admission = pipeline.admit(labels.uncached(pipeline), 1)) {
-            CompletableFuture<ClassMatrix> classes = labels.classes(pipeline, admission);
-            regions = Await.result(pipeline.encodeRegions(new ClipPipeline.BoxedImage(prepared, boxes), admission), admission);
-            matrix = Await.result(classes, admission);
-        }
+        ClipPipeline.BoxesAndClasses encoded = pipeline.boxesAndClasses(new ClipPipeline.BoxedImage(prepared, boxes), labels.uncached(pipeline),
+                admission -> labels.classes(pipeline, admission));
+        EncodedRegions regions = encoded.regions();
+        ClassMatrix matrix = encoded.classes();
 
         // rows per distinct box, so each distinct box's probabilities are computed once and read for all its rows
         int distinct = regions.distinct().length;

@@ -5,7 +5,7 @@ import java.time.Duration;
 /**
  * What one request may ask for; the README lists the defaults ({@code fgclip2.limits.*}).
  *
- * @param requestTimeout how long a request's results are worth waiting for: work still queued then is dropped
+ * @param inferenceDeadline how long a request's results are worth waiting for: work still queued then is dropped
  * @param maxItems      texts or images per embedding request
  * @param maxLabels     labels, vocabulary entries, templates or rank candidates
  * @param maxPrompts    labels x templates of one request
@@ -15,5 +15,5 @@ import java.time.Duration;
  * @param maxDetections detections per rescoring request (one image)
  */
 public record Limits(int maxItems, int maxTextChars, int maxLabels, int maxPrompts, int maxBoxes, int maxNumPatches, int maxDenseTexts,
-                     Duration requestTimeout, int maxDetections) {
+                     Duration inferenceDeadline, int maxDetections) {
 }

@@ -1,12 +1,10 @@
 package ai.fgclip2.server.clip;
 
-import ai.fgclip2.server.pipeline.Admission;
 import ai.fgclip2.server.pipeline.RegionEncoder.EncodedRegions;
 import ai.fgclip2.server.pipeline.text.TextWalk;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * Box classification (the COCO/LVIS protocol): each region feature against box-walk class embeddings,
@@ -39,13 +37,9 @@ public final class RegionClassifier {
         InputChecks checks = pipeline.checks();
         ClassSet classSet = ClassSet.resolve(pipeline, vocabularies, command.labels(), command.vocabulary(), command.templates(), TextWalk.BOX);
         ClipPipeline.BoxedImage boxed = pipeline.boxedImage(command.image(), command.boxes(), command.maxNumPatches());
-        EncodedRegions regions;
-        ClassMatrix classes;
-        try (Admission admission = pipeline.admit(classSet.uncached(pipeline), 1)) {
-            CompletableFuture<ClassMatrix> classFuture = classSet.classes(pipeline, admission);
-            regions = Await.result(pipeline.encodeRegions(boxed, admission), admission);
-            classes = Await.result(classFuture, admission);
-        }
+        ClipPipeline.BoxesAndClasses encoded = pipeline.boxesAndClasses(boxed, classSet.uncached(pipeline), admission -> classSet.classes(pipeline, admission));
+        EncodedRegions regions = encoded.regions();
+        ClassMatrix classes = encoded.classes();
         List<String> labels = classSet.labels();
         int topK = checks.topK(command.topK(), labels.size());
         int boxes = regions.boxes().length;

@@ -52,7 +52,7 @@ public record Fgclip2Properties(
                          @DefaultValue("268435456") long maxBufferedRequestBytes, @DefaultValue("64") int maxItems,
                          @DefaultValue("4096") int maxTextChars, @DefaultValue("2048") int maxLabels, @DefaultValue("65536") int maxPrompts,
                          @DefaultValue("256") int maxBoxes, @DefaultValue("40000000") long maxImagePixels, @DefaultValue("4096") int maxNumPatches,
-                         @DefaultValue("32") int maxDenseTexts, @DefaultValue("60s") Duration requestTimeout,
+                         @DefaultValue("32") int maxDenseTexts, @DefaultValue("300s") Duration inferenceDeadline,
                          @DefaultValue("10000") int maxDetections) {
     }
 

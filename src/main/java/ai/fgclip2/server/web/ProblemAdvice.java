@@ -56,7 +56,7 @@ public class ProblemAdvice {
             return overloaded(full, request);
         }
         if (cause instanceof DeadlineExceededException) {
-            return problem(ProblemType.UNAVAILABLE, "The request's deadline passed before its turn came (fgclip2.limits.request-timeout).", null, request);
+            return problem(ProblemType.UNAVAILABLE, "The request's deadline passed before its turn came (fgclip2.limits.inference-deadline).", null, request);
         }
         return unexpected(cause, request);
     }

@@ -5,7 +5,7 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * The tensors of a published FG-CLIP 2 checkpoint (fgclip2-inference.md section 3) for a given config: the one
+ * The tensors of a published FG-CLIP 2 checkpoint (docs/model.md, "Checkpoint tensors") for a given config: the one
  * list that validation, the graph builder and the synthesizer share.
  */
 public final class CheckpointLayout {

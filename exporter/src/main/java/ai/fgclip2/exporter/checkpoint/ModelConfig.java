@@ -7,7 +7,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** The parts of {@code config.json} that inference needs (fgclip2-inference.md section 2). */
+/** The parts of {@code config.json} that inference needs (docs/model.md, "Sizes and configuration"). */
 public record ModelConfig(TowerConfig text, TowerConfig vision, int vocabSize, int projectionSize,
                           int shortTextLength, int keepLength, int longTextLength,
                           int patchSize, int numChannels, int positionGridSide) {

@@ -5,7 +5,7 @@ import ai.fgclip2.exporter.checkpoint.ModelConfig.TowerConfig;
 import java.util.List;
 
 /**
- * The building blocks of FG-CLIP 2 (fgclip2-inference.md sections 4-6), one method per checkpoint module, named
+ * The building blocks of FG-CLIP 2 (docs/model.md, "Text", "Image", "Dense and region features"), one method per checkpoint module, named
  * as in the checkpoint. Activations are [batch, tokens, hidden] in the graph's compute type. Attention, the
  * residual + LayerNorm pair and GELU use ONNX Runtime's fused com.microsoft kernels, which ORT does not
  * produce by itself from the plain subgraphs. In an int8 graph ({@link GraphBuilder#linears()}) the encoder

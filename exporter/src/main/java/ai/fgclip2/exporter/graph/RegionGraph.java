@@ -6,7 +6,7 @@ import ai.onnx.proto.OnnxMl.TensorProto;
 import java.util.List;
 
 /**
- * Dense and region features of one image (fgclip2-inference.md section 6):
+ * Dense and region features of one image (docs/model.md, "Dense and region features"):
  * {@code hidden_state [patches, D]} (the image's rows of the vision graph's last_hidden_state, patches =
  * rows*cols), {@code spatial_shape [2]} (int64 rows, cols), {@code image_size [2]} (float32 original height,
  * width) and {@code boxes [boxes, 4]} (float32 x1, y1, x2, y2 in original pixels) ->

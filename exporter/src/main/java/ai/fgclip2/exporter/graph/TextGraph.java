@@ -6,7 +6,7 @@ import ai.fgclip2.exporter.checkpoint.ModelConfig.TowerConfig;
 import java.util.List;
 
 /**
- * The text tower (fgclip2-inference.md section 4) as one graph, so the token table is loaded once:
+ * The text tower (docs/model.md, "Text") as one graph, so the token table is loaded once:
  * {@code input_ids [batch, T]} (T = 64 for short/box, 196 for long; EOS and pads already in place) ->
  * {@code short_embeds}, {@code box_embeds}, {@code long_embeds} [batch, projection], raw. All three heads
  * are applied to the pooled last position (cheap); the caller reads the one of its walk.

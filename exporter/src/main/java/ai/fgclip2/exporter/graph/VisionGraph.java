@@ -6,7 +6,7 @@ import ai.fgclip2.exporter.checkpoint.ModelConfig.TowerConfig;
 import java.util.List;
 
 /**
- * The vision tower (fgclip2-inference.md section 5) for a padded batch of images with mixed grids:
+ * The vision tower (docs/model.md, "Image") for a padded batch of images with mixed grids:
  * {@code pixel_values [batch, patches, 768]} (float32, already normalised and patchified, zero patches as
  * padding), {@code pixel_attention_mask [batch, patches]} (int32, 1 valid, 0 padding) and
  * {@code spatial_shapes [batch, 2]} (int64 grid rows, cols) -> {@code image_embeds [batch, D]} (raw MAP-head

@@ -6,7 +6,7 @@ import java.util.Locale;
 import java.util.stream.Collectors;
 
 /**
- * Model sizes that {@code synth} can generate: the published ones (fgclip2-inference.md section 1) and a tiny one
+ * Model sizes that {@code synth} can generate: the published ones (docs/model.md, "Sizes and configuration") and a tiny one
  * shaped like the test fixture but with the real 256k vocabulary, so the bundled Gemma tokenizer fits.
  */
 public enum SynthSize {

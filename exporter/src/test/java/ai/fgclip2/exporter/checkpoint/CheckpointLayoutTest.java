@@ -16,7 +16,7 @@ class CheckpointLayoutTest {
 
     @Test
     void parameterCountsMatchThePublishedCheckpoints() {
-        // fgclip2-inference.md section 1: base 383.8 M, large 896.6 M parameters
+        // docs/model.md, "Sizes and configuration": base 383.8 M, large 896.6 M parameters
         assertThat(Math.round(CheckpointLayout.parameterCount(published(768, 3072, 12, 12)) / 1e5)).isEqualTo(3838);
         assertThat(Math.round(CheckpointLayout.parameterCount(published(1024, 4096, 24, 16)) / 1e5)).isEqualTo(8966);
     }
