@@ -24,7 +24,7 @@ public final class VocabularyBuilder {
     /**
      * Prompts queued per step: a few text batches, so the queue keeps room for interactive requests and one step
      * (one LVIS class x 80 templates, 7 to 20 s for base on two busy CPU cores) stays well within the request
-     * deadline ({@code fgclip2.limits.request-timeout}).
+     * deadline ({@code fgclip2.limits.inference-deadline}).
      */
     static final int PROMPTS_PER_STEP = 80;
     public static final List<String> BUILTINS = List.of("lvis", "coco");
