@@ -21,7 +21,7 @@ final class OfflineModel {
      * Offline inputs are files the user controls: the request limits of a public server do not apply, and an
      * image (or a vocabulary build step) may wait for inference as long as it takes on a slow machine.
      */
-    static final Limits LIMITS = new Limits(1024, 4096, 100_000, 10_000_000, 100_000, 4096, 32, Duration.ofHours(1), 1_000_000);
+    static final Limits LIMITS = new Limits(1024, 4096, 100_000, 10_000_000, 100_000, 4096, 32, Duration.ofHours(1), Long.MAX_VALUE, Integer.MAX_VALUE, 1_000_000);
 
     @Option(names = "--model-dir", description = "An exported model (manifest.json) or a Hugging Face checkpoint folder; unset = the built-in demo model.")
     Path modelDir;

@@ -7,6 +7,7 @@ import ai.fgclip2.server.pipeline.RegionEncoder;
 import ai.fgclip2.server.pipeline.RegionEncoder.EncodedRegions;
 import ai.fgclip2.server.pipeline.TextEncoder;
 import ai.fgclip2.server.pipeline.image.ImageDecodeException;
+import ai.fgclip2.server.pipeline.image.ImageHeader;
 import ai.fgclip2.server.pipeline.image.InvalidPatchBudgetException;
 import ai.fgclip2.server.pipeline.image.PreprocessedImage;
 import ai.fgclip2.server.pipeline.text.TextWalk;
@@ -15,6 +16,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import java.util.function.IntFunction;
+import java.util.function.Supplier;
 
 /**
  * What every use case runs on: the three encoders, the input checks, the model's SigLIP score constants and the
@@ -23,13 +25,32 @@ import java.util.function.IntFunction;
  */
 public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder regions, InputChecks checks, SiglipScores scores, InferenceEngine engine) {
 
-    /**
-     * Decodes and resizes one image on the caller's thread; a bad image is a {@link ProblemException} at the image's
-     * pointer. The budget override must already be checked.
-     */
+    /** {@link #preprocessAll} for a request with one image. */
     public PreprocessedImage preprocess(ImageInput image, Integer maxNumPatches) {
+        return preprocessAll(List.of(image), maxNumPatches).get(0);
+    }
+
+    /**
+     * Decodes and resizes a request's images on the caller's thread, after reading every image's header and
+     * checking the request's work budget (declared pixels and patches summed in order; the image that goes over
+     * is named), so that nothing is decoded for a request that would be refused. A bad image is a
+     * {@link ProblemException} at the image's pointer. The budget override must already be checked.
+     */
+    public List<PreprocessedImage> preprocessAll(List<ImageInput> inputs, Integer maxNumPatches) {
+        long pixels = 0;
+        long patches = 0;
+        for (ImageInput image : inputs) {
+            ImageHeader header = imageStep(image, () -> images.header(image.bytes()));
+            pixels += header.pixels();
+            patches += imageStep(image, () -> images.patchCount(header, maxNumPatches));
+            checks.requestWork(pixels, patches, image.pointer());
+        }
+        return inputs.stream().map(image -> imageStep(image, () -> images.preprocess(image.bytes(), maxNumPatches))).toList();
+    }
+
+    private static <T> T imageStep(ImageInput image, Supplier<T> step) {
         try {
-            return images.preprocess(image.bytes(), maxNumPatches);
+            return step.get();
         } catch (ImageDecodeException e) {
             throw new ProblemException(problemOf(e), e.getMessage(), image.pointer());
         } catch (InvalidPatchBudgetException e) {

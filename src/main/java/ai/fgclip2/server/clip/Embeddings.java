@@ -52,7 +52,7 @@ public final class Embeddings {
         InputChecks checks = pipeline.checks();
         checks.items(images, field, checks.limits().maxItems());
         Integer budget = checks.maxNumPatches(maxNumPatches);
-        List<PreprocessedImage> prepared = images.stream().map(image -> pipeline.preprocess(image, budget)).toList();
+        List<PreprocessedImage> prepared = pipeline.preprocessAll(images, budget);
         List<ImageVector> out = new ArrayList<>(images.size());
         try (Admission admission = pipeline.admit(0, prepared.size())) {
             for (CompletableFuture<EncodedImage> future : pipeline.images().encodeAll(prepared, false, admission)) {

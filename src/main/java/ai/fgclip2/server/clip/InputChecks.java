@@ -68,6 +68,21 @@ public final class InputChecks {
         return requested;
     }
 
+    /**
+     * The work a request's images buy so far: declared pixels (decoding and resizing cost) and patches (vision
+     * tower cost), summed over the images up to the one at {@code pointer}.
+     */
+    public void requestWork(long pixels, long patches, String pointer) {
+        if (pixels > limits.maxRequestPixels()) {
+            throw new ProblemException(Problem.LIMIT_EXCEEDED, "The images up to " + pointer + " declare " + pixels
+                    + " pixels in total; a request may decode at most " + limits.maxRequestPixels() + ".", pointer);
+        }
+        if (patches > limits.maxRequestPatches()) {
+            throw new ProblemException(Problem.LIMIT_EXCEEDED, "The images up to " + pointer + " need " + patches
+                    + " patches in total; a request may encode at most " + limits.maxRequestPatches() + ".", pointer);
+        }
+    }
+
     public int topK(Integer topK, int available) {
         if (topK == null) {
             return available;

@@ -12,8 +12,11 @@ import java.time.Duration;
  * @param maxBoxes      boxes or detections per image
  * @param maxNumPatches largest patch budget a request may ask for
  * @param maxDenseTexts texts per dense-similarity request
+ * @param maxRequestPixels  declared pixels of all images of one request (decoding work)
+ * @param maxRequestPatches patches of all images of one request (vision-tower work)
  * @param maxDetections detections per rescoring request (one image)
  */
 public record Limits(int maxItems, int maxTextChars, int maxLabels, int maxPrompts, int maxBoxes, int maxNumPatches, int maxDenseTexts,
-                     Duration inferenceDeadline, int maxDetections) {
+                     Duration inferenceDeadline, long maxRequestPixels, int maxRequestPatches,
+                     int maxDetections) {
 }

@@ -84,6 +84,7 @@ public final class Ranker {
     /** Every item checked (and its image decoded) before anything is queued. Item 0 is the query (no embedding allowed). */
     private Prepared prepare(List<Item> items, List<String> pointers, Integer budget) {
         Prepared prepared = new Prepared(new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new Vector[items.size()]);
+        List<ImageInput> images = new ArrayList<>();
         for (int i = 0; i < items.size(); i++) {
             Item item = items.get(i);
             String pointer = pointers.get(i);
@@ -97,11 +98,14 @@ public final class Ranker {
                 prepared.texts().add(pipeline.checks().text(item.text(), pointer + "/text"));
                 prepared.textSlots().add(i);
             } else if (item.image() != null) {
-                prepared.images().add(pipeline.preprocess(item.image(), budget));
+                images.add(item.image());
                 prepared.imageSlots().add(i);
             } else {
                 prepared.given()[i] = new Vector(callerEmbedding(item.embedding(), pointer), false, false);
             }
+        }
+        if (!images.isEmpty()) {
+            prepared.images().addAll(pipeline.preprocessAll(images, budget));
         }
         return prepared;
     }

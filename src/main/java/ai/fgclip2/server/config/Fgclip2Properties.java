@@ -53,6 +53,7 @@ public record Fgclip2Properties(
                          @DefaultValue("4096") int maxTextChars, @DefaultValue("2048") int maxLabels, @DefaultValue("65536") int maxPrompts,
                          @DefaultValue("256") int maxBoxes, @DefaultValue("40000000") long maxImagePixels, @DefaultValue("4096") int maxNumPatches,
                          @DefaultValue("32") int maxDenseTexts, @DefaultValue("300s") Duration inferenceDeadline,
+                         @DefaultValue("160000000") long maxRequestPixels, @DefaultValue("65536") int maxRequestPatches,
                          @DefaultValue("10000") int maxDetections) {
     }
 

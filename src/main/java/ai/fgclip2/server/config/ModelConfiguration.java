@@ -70,7 +70,8 @@ public class ModelConfiguration {
         return new ClipServices(engine, new ClipServices.Settings(
                 new ClipServices.Batching(batching.textMaxBatch(), batching.imageMaxBatch(), batching.maxWait(), batching.queueCapacity()),
                 new Limits(limits.maxItems(), limits.maxTextChars(), limits.maxLabels(), limits.maxPrompts(), limits.maxBoxes(),
-                        limits.maxNumPatches(), limits.maxDenseTexts(), limits.inferenceDeadline(), limits.maxDetections()),
+                        limits.maxNumPatches(), limits.maxDenseTexts(), limits.inferenceDeadline(), limits.maxRequestPixels(),
+                        limits.maxRequestPatches(), limits.maxDetections()),
                 limits.maxImagePixels(), properties.cache().textEmbeddings(), properties.cache().vocabularyDir()), registry);
     }
 

@@ -4,6 +4,7 @@ import ai.fgclip2.server.engine.InferenceEngine;
 import ai.fgclip2.server.pipeline.batch.BatcherConfig;
 import ai.fgclip2.server.pipeline.batch.DynamicBatcher;
 import ai.fgclip2.server.pipeline.batch.DynamicBatcher.Reservation;
+import ai.fgclip2.server.pipeline.image.ImageHeader;
 import ai.fgclip2.server.pipeline.image.ImagePreprocessor;
 import ai.fgclip2.server.pipeline.image.RgbImage;
 import ai.fgclip2.server.pipeline.image.PreprocessedImage;
@@ -50,6 +51,16 @@ public final class ImageEncoder implements AutoCloseable {
     public PreprocessedImage preprocess(byte[] data, Integer maxNumPatches) {
         RgbImage image = decodeTimer.record(() -> preprocessor.decode(data));
         return preprocessTimer.record(() -> preprocessor.preprocess(image, maxNumPatches));
+    }
+
+    /** The declared size, from the header only; throws ImageDecodeException. */
+    public ImageHeader header(byte[] data) {
+        return preprocessor.header(data);
+    }
+
+    /** The patches an image of this header will occupy under the (validated) budget override. */
+    public int patchCount(ImageHeader header, Integer maxNumPatches) {
+        return preprocessor.patchCount(header, maxNumPatches);
     }
 
     /** The images of one request, in the room its admission reserved. */

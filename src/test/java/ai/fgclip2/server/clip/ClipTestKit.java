@@ -47,7 +47,7 @@ final class ClipTestKit implements AutoCloseable {
                 new BatcherConfig("text", 32, Duration.ofMillis(1), 10_000, 1), registry);
         images = new ImageEncoder(preprocessor, engine, new BatcherConfig("image", 8, Duration.ofMillis(1), 256, 1), registry);
         pipeline = new ClipPipeline(texts, images, new RegionEncoder(images, engine),
-                new InputChecks(new Limits(64, 4096, 2048, 65536, 256, 4096, 32, Duration.ofMinutes(1), 10_000)), new SiglipScores(LOGIT_SCALE, LOGIT_BIAS), engine);
+                new InputChecks(new Limits(64, 4096, 2048, 65536, 256, 4096, 32, Duration.ofMinutes(1), 160_000_000L, 65536, 10_000)), new SiglipScores(LOGIT_SCALE, LOGIT_BIAS), engine);
         vocabularies = vocabularies(MODEL);
     }
 

@@ -38,6 +38,21 @@ public final class ImagePreprocessor {
         return preprocess(image, maxNumPatchesOverride);
     }
 
+    /**
+     * The image's declared size from its header, checked against the pixel limit; nothing is decoded.
+     *
+     * @throws ImageDecodeException when the bytes are not a usable image or declare too many pixels
+     */
+    public ImageHeader header(byte[] data) {
+        return decoder.header(data);
+    }
+
+    /** The patches the image will occupy, from its declared size (the same rule {@link #preprocess} applies). */
+    public int patchCount(ImageHeader header, Integer maxNumPatchesOverride) {
+        int budget = PatchBudget.resolve(header.width(), header.height(), maxNumPatchesOverride, maxNumPatchesLimit);
+        return NaflexResize.targetGrid(header.width(), header.height(), budget).patchCount();
+    }
+
     /** Decode and RGB conversion only (the first half of {@link #preprocess(byte[], Integer)}), for separate timing. */
     public RgbImage decode(byte[] data) {
         return decoder.decode(data);

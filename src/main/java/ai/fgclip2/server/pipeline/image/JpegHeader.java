@@ -1,12 +1,12 @@
 package ai.fgclip2.server.pipeline.image;
 
 /**
- * What the JPEG markers say about the colour encoding, and whether the data reaches the end-of-image marker
- * ({@code complete}). The decoder reads JPEG pixels
+ * What the JPEG markers say: the frame size, the number of scans, the colour encoding, and whether the data
+ * reaches the end-of-image marker ({@code complete}). The decoder reads JPEG pixels
  * raw (no colour conversion) and converts them itself, so that the result does not depend on embedded ICC
  * profiles (Pillow ignores them) and follows libjpeg's rules for guessing the colour space.
  */
-record JpegHeader(int components, int[] componentIds, boolean jfif, int adobeTransform, boolean complete) {
+record JpegHeader(int width, int height, int scans, int components, int[] componentIds, boolean jfif, int adobeTransform, boolean complete) {
     static final int NO_ADOBE_MARKER = -1;
 
     enum ColorSpace { GRAY, YCBCR, RGB, CMYK, YCCK }
@@ -41,6 +41,9 @@ record JpegHeader(int components, int[] componentIds, boolean jfif, int adobeTra
         boolean jfif = false;
         int adobeTransform = NO_ADOBE_MARKER;
         int[] componentIds = null;
+        int width = 0;
+        int height = 0;
+        int scans = 0;
         int pos = 2; // after SOI
         boolean complete = false;
         while (pos + 1 < data.length) {
@@ -77,22 +80,32 @@ record JpegHeader(int components, int[] componentIds, boolean jfif, int adobeTra
                 jfif = true;
             } else if (marker == 0xee && length >= 14 && startsWith(data, start, "Adobe")) {
                 adobeTransform = data[start + 11] & 0xff;
-            } else if (isStartOfFrame(marker) && componentIds == null) {
+            } else if (isStartOfFrame(marker)) {
+                if (componentIds != null) {
+                    throw corrupt("a second frame header"); // libjpeg refuses it too (JERR_SOF_DUPLICATE)
+                }
                 int components = length >= 8 ? data[start + 5] & 0xff : 0;
                 if (components == 0 || start + 6 + 3 * components > end) {
                     throw corrupt("frame header declares " + components + " components");
                 }
+                height = (data[start + 1] & 0xff) << 8 | data[start + 2] & 0xff;
+                width = (data[start + 3] & 0xff) << 8 | data[start + 4] & 0xff;
                 componentIds = new int[components];
                 for (int i = 0; i < components; i++) {
                     componentIds[i] = data[start + 6 + 3 * i] & 0xff;
                 }
             }
-            pos = marker == 0xda ? endOfScan(data, end) : end;
+            if (marker == 0xda) {
+                scans++;
+                pos = endOfScan(data, end);
+            } else {
+                pos = end;
+            }
         }
         if (componentIds == null) {
             throw corrupt("no frame header");
         }
-        return new JpegHeader(componentIds.length, componentIds, jfif, adobeTransform, complete);
+        return new JpegHeader(width, height, scans, componentIds.length, componentIds, jfif, adobeTransform, complete);
     }
 
     /** The position of the first marker after entropy-coded data (0xFF 0x00 is a stuffed byte, RSTn continue it). */
