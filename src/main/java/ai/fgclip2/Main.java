@@ -5,16 +5,22 @@ import ai.fgclip2.bench.LoadCommand;
 import ai.fgclip2.bench.IndexBenchCommand;
 import ai.fgclip2.exporter.cli.ExportCommand;
 import ai.fgclip2.exporter.synth.SynthCommand;
+import ai.fgclip2.offline.RescoreCommand;
+import ai.fgclip2.offline.VocabularyCommand;
 import ai.fgclip2.server.ServeCommand;
 import ai.fgclip2.server.bulk.BulkIndexCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** One artifact, several subcommands: {@code serve} (the default), {@code export}, {@code synth}, {@code bench}, {@code load}, {@code bench-index}, {@code index}. */
+/**
+ * One artifact, several subcommands: {@code serve} (the default), {@code export}, {@code synth}, {@code bench}, {@code load},
+ * {@code bench-index}, {@code index} (bulk gallery indexing), {@code rescore} and {@code vocabulary} (offline detector
+ * rescoring and vocabulary builds).
+ */
 @Command(name = "fgclip2-server", mixinStandardHelpOptions = true, version = "fgclip2-server 0.1.0",
         description = "FG-CLIP 2 inference service and pure-Java ONNX exporter.",
         subcommands = {ServeCommand.class, ExportCommand.class, SynthCommand.class, BenchCommand.class, LoadCommand.class, IndexBenchCommand.class,
-                BulkIndexCommand.class})
+                BulkIndexCommand.class, RescoreCommand.class, VocabularyCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

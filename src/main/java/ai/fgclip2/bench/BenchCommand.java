@@ -24,7 +24,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
 
-@Command(name = "bench", mixinStandardHelpOptions = true,
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = RescoreBenchCommand.class,
         description = "Benchmarks on the CPU: engine throughput and latency (images, texts, regions) against the machine's fp32 "
                 + "matrix-product rate through ONNX Runtime, HTTP end-to-end on loopback, first vs repeated classification, memory. "
                 + "Prints tables and writes JSON.")

@@ -64,7 +64,7 @@ class RealCheckpointTest {
                 double logit = Scoring.logit(Scoring.dot(Scoring.normalize(encoded.image().embedding()), caption), manifest.scores().logitScale(),
                         manifest.scores().logitBias());
                 bestLogitError = Math.min(bestLogitError, Math.abs(logit - 7.1313));
-                float[][] regions = encoded.features().regions();
+                float[][] regions = {encoded.feature(0), encoded.feature(1)};
                 double[] cat = {Scoring.dot(Scoring.normalize(regions[0]), remote)};
                 double[] remoteBox = {Scoring.dot(Scoring.normalize(regions[1]), remote)};
                 // softmax(100 cos) over the two boxes for the one text, as the official test reports it

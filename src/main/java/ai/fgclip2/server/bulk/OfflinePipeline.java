@@ -1,10 +1,8 @@
 package ai.fgclip2.server.bulk;
 
-import ai.fgclip2.exporter.export.Manifest;
+import ai.fgclip2.server.assembly.ClipServices;
 import ai.fgclip2.server.clip.ClipPipeline;
 import ai.fgclip2.server.clip.Gallery;
-import ai.fgclip2.server.clip.InputChecks;
-import ai.fgclip2.server.clip.SiglipScores;
 import ai.fgclip2.server.config.Fgclip2Properties;
 import ai.fgclip2.server.config.GalleryConfiguration;
 import ai.fgclip2.server.engine.EngineSettings;
@@ -13,16 +11,8 @@ import ai.fgclip2.server.engine.ModelFiles;
 import ai.fgclip2.server.engine.ModelLocator;
 import ai.fgclip2.server.engine.onnx.OnnxEngine;
 import ai.fgclip2.server.index.GalleryIndex;
-import ai.fgclip2.server.pipeline.ImageEncoder;
-import ai.fgclip2.server.pipeline.RegionEncoder;
-import ai.fgclip2.server.pipeline.TextEncoder;
-import ai.fgclip2.server.pipeline.batch.BatcherConfig;
-import ai.fgclip2.server.pipeline.image.ImagePreprocessor;
-import ai.fgclip2.server.pipeline.text.TextEmbeddingCache;
-import ai.fgclip2.server.pipeline.text.TextTokenizer;
 import ai.onnxruntime.OrtException;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,27 +29,20 @@ public final class OfflinePipeline implements AutoCloseable {
     public final ClipPipeline pipeline;
     public final Gallery gallery;
     private final InferenceEngine engine;
-    private final TextTokenizer tokenizer;
-    private final TextEncoder texts;
-    private final ImageEncoder images;
+    private final ClipServices services;
     private final GalleryIndex index;
 
-    public OfflinePipeline(Fgclip2Properties settings) throws OrtException, IOException {
+    public OfflinePipeline(Fgclip2Properties settings) throws OrtException {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         files = ModelLocator.locate(settings.model().dir(), settings.model().precision(), settings.cache().dir());
         Fgclip2Properties.Engine e = settings.engine();
         Fgclip2Properties.Batching b = settings.batching();
         Fgclip2Properties.Limits l = settings.limits();
-        Manifest manifest = files.manifest();
         engine = new OnnxEngine(files, new EngineSettings(e.provider(), e.intraOpThreads(), e.cudaDevice()), registry);
-        tokenizer = new TextTokenizer(files.tokenizer(), manifest.textLengths().shortLength(), manifest.textLengths().longLength());
-        texts = new TextEncoder(tokenizer, engine, new TextEmbeddingCache(0, "text-embeddings", registry),
-                new BatcherConfig("text", b.textMaxBatch(), b.maxWait(), b.queueCapacity(), 1), registry);
-        images = new ImageEncoder(new ImagePreprocessor(l.maxImagePixels(), l.maxNumPatches()), engine,
-                new BatcherConfig("image", b.imageMaxBatch(), b.maxWait(), b.queueCapacity(), 1), registry);
-        pipeline = new ClipPipeline(texts, images, new RegionEncoder(images, engine),
-                new InputChecks(l.clipLimits()),
-                new SiglipScores(manifest.scores().logitScale(), manifest.scores().logitBias()));
+        // no label cache: a bulk job embeds each text once
+        services = new ClipServices(engine, new ClipServices.Settings(new ClipServices.Batching(b.textMaxBatch(), b.imageMaxBatch(), b.maxWait(),
+                b.queueCapacity()), l.clipLimits(), l.maxImagePixels(), 0, settings.cache().vocabularyDir()), registry);
+        pipeline = services.pipeline();
         index = GalleryConfiguration.galleryIndex(settings.index(), settings.cache().dir());
         gallery = GalleryConfiguration.gallery(pipeline, index, engine, settings.index());
     }
@@ -85,9 +68,7 @@ public final class OfflinePipeline implements AutoCloseable {
     @Override
     public void close() {
         index.close();
-        images.close();
-        texts.close();
-        tokenizer.close();
+        services.close();
         engine.close();
     }
 }

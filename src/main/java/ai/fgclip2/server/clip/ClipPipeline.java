@@ -1,5 +1,6 @@
 package ai.fgclip2.server.clip;
 
+import ai.fgclip2.server.engine.InferenceEngine;
 import ai.fgclip2.server.pipeline.Admission;
 import ai.fgclip2.server.pipeline.ImageEncoder;
 import ai.fgclip2.server.pipeline.RegionEncoder;
@@ -14,14 +15,16 @@ import ai.fgclip2.server.pipeline.text.TextWalk;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 import java.util.function.IntFunction;
 import java.util.function.Supplier;
 
 /**
- * What every use case runs on: the three encoders, the input checks and the model's SigLIP score constants,
+ * What every use case runs on: the three encoders, the input checks, the model's SigLIP score constants and the
+ * engine (for products of region features with class embeddings),
  * plus the steps they share (an image preprocessed with its pointer, class embeddings from labels and templates).
  */
-public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder regions, InputChecks checks, SiglipScores scores) {
+public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder regions, InputChecks checks, SiglipScores scores, InferenceEngine engine) {
 
     /** {@link #preprocessAll} for a request with one image. */
     public PreprocessedImage preprocess(ImageInput image, Integer maxNumPatches) {
@@ -117,20 +120,20 @@ public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder
         return regions.encode(boxed.image(), boxed.boxes(), admission);
     }
 
-    /** A boxed image's region features and a label set's box-walk class embeddings. */
-    public record BoxesAndClasses(EncodedRegions regions, List<float[]> classUnits) {
+    /** A boxed image's region features and the class embeddings they are scored against. */
+    public record BoxesAndClasses(EncodedRegions regions, ClassMatrix classes) {
     }
 
     /**
-     * Box classification's inputs in one admission: the region features of the boxes and the box-walk class
-     * embeddings (templates averaged) of the labels, computed side by side.
+     * Box classification's inputs in one admission: the region features of the boxes and the class embeddings
+     * (which {@code classes} starts in the admitted room; {@code uncachedPrompts} is the text room they need),
+     * computed side by side.
      */
-    public BoxesAndClasses boxesAndClasses(BoxedImage boxed, List<String> labels, List<String> templates) {
-        int uncached = texts.uncached(prompts(labels, templates), TextWalk.BOX);
-        try (Admission admission = admit(uncached, 1)) {
-            CompletableFuture<List<float[]>> classes = classEmbeddings(labels, templates, TextWalk.BOX, admission);
+    public BoxesAndClasses boxesAndClasses(BoxedImage boxed, int uncachedPrompts, Function<Admission, CompletableFuture<ClassMatrix>> classes) {
+        try (Admission admission = admit(uncachedPrompts, 1)) {
+            CompletableFuture<ClassMatrix> classFuture = classes.apply(admission);
             EncodedRegions regions = Await.result(encodeRegions(boxed, admission), admission);
-            return new BoxesAndClasses(regions, Await.result(classes, admission));
+            return new BoxesAndClasses(regions, Await.result(classFuture, admission));
         }
     }
 

@@ -44,7 +44,7 @@ public final class DenseSimilarity {
         List<EncodedText> encoded;
         try (Admission admission = pipeline.admit(texts.size(), 1)) {
             CompletableFuture<List<EncodedText>> textFuture = pipeline.texts().encode(texts, TextWalk.BOX, admission);
-            dense = Await.result(pipeline.encodeRegions(new ClipPipeline.BoxedImage(prepared, fullImage), admission), admission).features().dense();
+            dense = Await.result(pipeline.encodeRegions(new ClipPipeline.BoxedImage(prepared, fullImage), admission), admission).dense();
             encoded = Await.result(textFuture, admission);
         }
         int rows = prepared.grid().rows();

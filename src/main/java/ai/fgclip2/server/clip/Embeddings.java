@@ -71,7 +71,7 @@ public final class Embeddings {
         }
         List<RegionVector> out = new ArrayList<>(regions.boxes().length);
         for (int i = 0; i < regions.boxes().length; i++) {
-            float[] raw = regions.features().regions()[i];
+            float[] raw = regions.feature(i);
             out.add(new RegionVector(regions.boxes()[i], normalize ? Scoring.normalize(raw) : raw));
         }
         return new RegionVectors(regions.preprocessed().grid(), out);

@@ -223,7 +223,7 @@ public final class Gallery {
     private static IndexItem withRegions(PreparedItem item, EncodedRegions encoded) {
         List<IndexItem.Region> regions = new ArrayList<>(item.boxes().length);
         for (int b = 0; b < item.boxes().length; b++) {
-            regions.add(new IndexItem.Region(item.boxes()[b], Scoring.normalize(encoded.features().regions()[b])));
+            regions.add(new IndexItem.Region(item.boxes()[b], Scoring.normalize(encoded.feature(b))));
         }
         return new IndexItem(item.id(), item.metadata(), Scoring.normalize(encoded.image().embedding()), regions);
     }

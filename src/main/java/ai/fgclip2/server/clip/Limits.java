@@ -14,7 +14,9 @@ import java.time.Duration;
  * @param maxDenseTexts texts per dense-similarity request
  * @param maxRequestPixels  declared pixels of all images of one request (decoding work)
  * @param maxRequestPatches patches of all images of one request (vision-tower work)
+ * @param maxDetections detections per rescoring request (one image)
  */
 public record Limits(int maxItems, int maxTextChars, int maxLabels, int maxPrompts, int maxBoxes, int maxNumPatches, int maxDenseTexts,
-                     Duration inferenceDeadline, long maxRequestPixels, int maxRequestPatches) {
+                     Duration inferenceDeadline, long maxRequestPixels, int maxRequestPatches,
+                     int maxDetections) {
 }

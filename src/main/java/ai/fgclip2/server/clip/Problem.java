@@ -12,9 +12,9 @@ public enum Problem {
     INVALID_BOX,
     LIMIT_EXCEEDED,
     UNSUPPORTED_PARAMETER,
-    /** no such collection or item */
+    /** no such collection, item or vocabulary */
     NOT_FOUND,
-    /** the state of a stored resource forbids it: a name taken, a collection of another model */
+    /** the state of a stored resource forbids it: a name taken, a vocabulary being built, a resource of another model */
     CONFLICT,
     UNAVAILABLE
 }

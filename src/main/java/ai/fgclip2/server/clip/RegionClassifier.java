@@ -1,6 +1,7 @@
 package ai.fgclip2.server.clip;
 
 import ai.fgclip2.server.pipeline.RegionEncoder.EncodedRegions;
+import ai.fgclip2.server.pipeline.text.TextWalk;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -11,7 +12,9 @@ import java.util.List;
  */
 public final class RegionClassifier {
 
-    public record Command(ImageInput image, List<List<Double>> boxes, List<String> labels, List<String> templates, Integer topK, Integer maxNumPatches) {
+    /** @param vocabulary a registered box-walk vocabulary instead of {@code labels} */
+    public record Command(ImageInput image, List<List<Double>> boxes, List<String> labels, String vocabulary, List<String> templates, Integer topK,
+                          Integer maxNumPatches) {
     }
 
     /** @param probability softmax over the labels: a box's probabilities sum to 1 */
@@ -23,23 +26,26 @@ public final class RegionClassifier {
     }
 
     private final ClipPipeline pipeline;
+    private final Vocabularies vocabularies;
 
-    public RegionClassifier(ClipPipeline pipeline) {
+    public RegionClassifier(ClipPipeline pipeline, Vocabularies vocabularies) {
         this.pipeline = pipeline;
+        this.vocabularies = vocabularies;
     }
 
     public List<BoxLabels> classify(Command command) {
         InputChecks checks = pipeline.checks();
-        List<String> labels = checks.texts(command.labels(), "labels", checks.limits().maxLabels());
-        List<String> templates = checks.templates(command.templates(), labels.size());
+        ClassSet classSet = ClassSet.resolve(pipeline, vocabularies, command.labels(), command.vocabulary(), command.templates(), TextWalk.BOX);
         ClipPipeline.BoxedImage boxed = pipeline.boxedImage(command.image(), command.boxes(), command.maxNumPatches());
-        ClipPipeline.BoxesAndClasses encoded = pipeline.boxesAndClasses(boxed, labels, templates);
+        ClipPipeline.BoxesAndClasses encoded = pipeline.boxesAndClasses(boxed, classSet.uncached(pipeline), admission -> classSet.classes(pipeline, admission));
         EncodedRegions regions = encoded.regions();
-        List<float[]> classUnits = encoded.classUnits();
+        ClassMatrix classes = encoded.classes();
+        List<String> labels = classSet.labels();
         int topK = checks.topK(command.topK(), labels.size());
-        List<BoxLabels> results = new ArrayList<>(regions.boxes().length);
-        for (int b = 0; b < regions.boxes().length; b++) {
-            double[] probabilities = Scoring.boxProbabilities(regions.features().regions()[b], classUnits);
+        int boxes = regions.boxes().length;
+        List<BoxLabels> results = new ArrayList<>(boxes);
+        for (int b = 0; b < boxes; b++) {
+            double[] probabilities = Scoring.softmax(classes.cosines(Scoring.normalize(regions.feature(b))), Scoring.BOX_SOFTMAX_SCALE);
             List<RegionLabel> ranked = new ArrayList<>(labels.size());
             for (int l = 0; l < labels.size(); l++) {
                 ranked.add(new RegionLabel(labels.get(l), probabilities[l]));

@@ -88,6 +88,15 @@ public final class Scoring {
         return out;
     }
 
+    /** {@link #softmax(double[], double)} of {@code cosines[offset .. offset + length)}: one row of a cosine matrix. */
+    public static double[] softmax(float[] cosines, int offset, int length, double scale) {
+        double[] row = new double[length];
+        for (int i = 0; i < length; i++) {
+            row[i] = cosines[offset + i];
+        }
+        return softmax(row, scale);
+    }
+
     /**
      * A class embedding from its prompt templates: normalise each template's embedding, average, normalise
      * again (the ImageNet zero-shot protocol).
@@ -120,16 +129,6 @@ public final class Scoring {
      */
     public static double fusedScore(double detectorConfidence, double alignProbability, double alpha, double beta) {
         return Math.pow(detectorConfidence, alpha) * Math.pow(alignProbability, beta);
-    }
-
-    /** {@code softmax(100 * cos)} of one raw region feature against unit class embeddings (box classification). */
-    public static double[] boxProbabilities(float[] region, List<float[]> classUnits) {
-        float[] unit = normalize(region);
-        double[] cosines = new double[classUnits.size()];
-        for (int l = 0; l < cosines.length; l++) {
-            cosines[l] = dot(unit, classUnits.get(l));
-        }
-        return softmax(cosines, BOX_SOFTMAX_SCALE);
     }
 
     /** The index of the largest value; the first one on ties. */

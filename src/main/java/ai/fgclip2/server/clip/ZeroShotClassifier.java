@@ -15,7 +15,8 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class ZeroShotClassifier {
 
-    public record Command(ImageInput image, List<String> labels, List<String> templates, Integer topK, Integer maxNumPatches) {
+    /** @param vocabulary a registered short-walk vocabulary instead of {@code labels} */
+    public record Command(ImageInput image, List<String> labels, String vocabulary, List<String> templates, Integer topK, Integer maxNumPatches) {
     }
 
     /** @param probability sigmoid(logit), independent per label: they do not sum to 1 */
@@ -23,29 +24,30 @@ public final class ZeroShotClassifier {
     }
 
     private final ClipPipeline pipeline;
+    private final Vocabularies vocabularies;
 
-    public ZeroShotClassifier(ClipPipeline pipeline) {
+    public ZeroShotClassifier(ClipPipeline pipeline, Vocabularies vocabularies) {
         this.pipeline = pipeline;
+        this.vocabularies = vocabularies;
     }
 
     public List<LabelScore> classify(Command command) {
         InputChecks checks = pipeline.checks();
-        List<String> labels = checks.texts(command.labels(), "labels", checks.limits().maxLabels());
-        List<String> templates = checks.templates(command.templates(), labels.size());
+        ClassSet classSet = ClassSet.resolve(pipeline, vocabularies, command.labels(), command.vocabulary(), command.templates(), TextWalk.SHORT);
         Integer budget = checks.maxNumPatches(command.maxNumPatches());
         PreprocessedImage prepared = pipeline.preprocess(command.image(), budget);
-        // the official zero-shot protocol embeds class prompts with the short walk
-        int uncached = pipeline.texts().uncached(ClipPipeline.prompts(labels, templates), TextWalk.SHORT);
-        List<float[]> classes;
+        ClassMatrix classes;
         float[] imageUnit;
-        try (Admission admission = pipeline.admit(uncached, 1)) {
+        try (Admission admission = pipeline.admit(classSet.uncached(pipeline), 1)) {
             CompletableFuture<EncodedImage> image = pipeline.images().encodeAll(List.of(prepared), false, admission).get(0);
-            classes = Await.result(pipeline.classEmbeddings(labels, templates, TextWalk.SHORT, admission), admission);
+            classes = Await.result(classSet.classes(pipeline, admission), admission);
             imageUnit = Scoring.normalize(Await.result(image, admission).embedding());
         }
+        double[] cosines = classes.cosines(imageUnit);
+        List<String> labels = classSet.labels();
         List<LabelScore> results = new ArrayList<>(labels.size());
         for (int i = 0; i < labels.size(); i++) {
-            double logit = pipeline.scores().logit(Scoring.dot(imageUnit, classes.get(i)));
+            double logit = pipeline.scores().logit(cosines[i]);
             results.add(new LabelScore(labels.get(i), Scoring.sigmoid(logit), logit));
         }
         results.sort(Comparator.comparingDouble(LabelScore::probability).reversed());

@@ -55,20 +55,25 @@ public record Fgclip2Properties(
                          @DefaultValue("4096") int maxTextChars, @DefaultValue("2048") int maxLabels, @DefaultValue("65536") int maxPrompts,
                          @DefaultValue("256") int maxBoxes, @DefaultValue("40000000") long maxImagePixels, @DefaultValue("4096") int maxNumPatches,
                          @DefaultValue("32") int maxDenseTexts, @DefaultValue("300s") Duration inferenceDeadline,
-                         @DefaultValue("160000000") long maxRequestPixels, @DefaultValue("65536") int maxRequestPatches) {
+                         @DefaultValue("160000000") long maxRequestPixels, @DefaultValue("65536") int maxRequestPatches,
+                         @DefaultValue("10000") int maxDetections) {
 
         /** The limits the use cases enforce, whatever the front end (HTTP, offline jobs). */
         public ai.fgclip2.server.clip.Limits clipLimits() {
             return new ai.fgclip2.server.clip.Limits(maxItems, maxTextChars, maxLabels, maxPrompts, maxBoxes, maxNumPatches, maxDenseTexts,
-                    inferenceDeadline, maxRequestPixels, maxRequestPatches);
+                    inferenceDeadline, maxRequestPixels, maxRequestPatches, maxDetections);
         }
     }
 
     /**
      * @param dir            where checkpoints and the demo model are exported on first start (keyed by checkpoint digest)
      * @param textEmbeddings entries of the label/template embedding LRU cache (0 disables it)
+     * @param vocabularies   where registered vocabularies are kept; unset = {@code <dir>/vocabularies}
      */
-    public record Cache(@DefaultValue("${java.io.tmpdir}/fgclip2-cache") Path dir, @DefaultValue("20000") int textEmbeddings) {
+    public record Cache(@DefaultValue("${java.io.tmpdir}/fgclip2-cache") Path dir, @DefaultValue("20000") int textEmbeddings, Path vocabularies) {
+        public Path vocabularyDir() {
+            return vocabularies != null ? vocabularies : dir.resolve("vocabularies");
+        }
     }
 
     /**

@@ -7,8 +7,9 @@ import ai.fgclip2.server.clip.DetectionRescorer;
 import ai.fgclip2.server.clip.Embeddings;
 import ai.fgclip2.server.clip.InputChecks;
 import ai.fgclip2.server.clip.Ranker;
+import ai.fgclip2.server.clip.Vocabularies;
+import ai.fgclip2.server.assembly.ClipServices;
 import ai.fgclip2.server.clip.RegionClassifier;
-import ai.fgclip2.server.clip.SiglipScores;
 import ai.fgclip2.server.clip.Warmup;
 import ai.fgclip2.server.clip.ZeroShotClassifier;
 import ai.fgclip2.server.engine.EngineSettings;
@@ -18,17 +19,11 @@ import ai.fgclip2.server.engine.ModelLocator;
 import ai.fgclip2.server.engine.QuantizationAgreement;
 import ai.fgclip2.server.engine.onnx.OnnxEngine;
 import ai.fgclip2.server.pipeline.ImageEncoder;
-import ai.fgclip2.server.pipeline.RegionEncoder;
 import ai.fgclip2.server.pipeline.TextEncoder;
-import ai.fgclip2.server.pipeline.batch.BatcherConfig;
 import ai.fgclip2.server.pipeline.batch.TraceSpans;
-import ai.fgclip2.server.pipeline.image.ImagePreprocessor;
-import ai.fgclip2.server.pipeline.text.TextEmbeddingCache;
-import ai.fgclip2.server.pipeline.text.TextTokenizer;
 import ai.onnxruntime.OrtException;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.opentelemetry.api.OpenTelemetry;
-import java.io.IOException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
@@ -69,20 +64,14 @@ public class ModelConfiguration {
         return onnx;
     }
 
+    /** The pipeline and use cases, assembled as the offline commands assemble them. */
     @Bean(destroyMethod = "close")
-    TextTokenizer textTokenizer(InferenceEngine engine) throws IOException {
-        Manifest.TextLengths lengths = engine.model().manifest().textLengths();
-        return new TextTokenizer(engine.model().tokenizer(), lengths.shortLength(), lengths.longLength());
-    }
-
-    @Bean
-    TextEmbeddingCache textEmbeddingCache(Fgclip2Properties properties, MeterRegistry registry) {
-        return new TextEmbeddingCache(properties.cache().textEmbeddings(), "text-embeddings", registry);
-    }
-
-    @Bean
-    ImagePreprocessor imagePreprocessor(Fgclip2Properties properties) {
-        return new ImagePreprocessor(properties.limits().maxImagePixels(), properties.limits().maxNumPatches());
+    ClipServices clipServices(InferenceEngine engine, Fgclip2Properties properties, MeterRegistry registry, TraceSpans spans) {
+        Fgclip2Properties.Batching batching = properties.batching();
+        Fgclip2Properties.Limits limits = properties.limits();
+        return new ClipServices(engine, new ClipServices.Settings(
+                new ClipServices.Batching(batching.textMaxBatch(), batching.imageMaxBatch(), batching.maxWait(), batching.queueCapacity()),
+                limits.clipLimits(), limits.maxImagePixels(), properties.cache().textEmbeddings(), properties.cache().vocabularyDir()), registry, spans);
     }
 
     /** Spans in each request's trace, exported over OTLP only when an endpoint is configured (README, Observability). */
@@ -92,74 +81,67 @@ public class ModelConfiguration {
         return otel == null ? TraceSpans.NONE : new TraceSpans(otel.getTracer("fgclip2-server"));
     }
 
-    @Bean(destroyMethod = "close")
-    TextEncoder textEncoder(TextTokenizer tokenizer, InferenceEngine engine, TextEmbeddingCache cache, Fgclip2Properties properties, MeterRegistry registry,
-                            TraceSpans spans) {
-        Fgclip2Properties.Batching batching = properties.batching();
-        return new TextEncoder(tokenizer, engine, cache, new BatcherConfig("text", batching.textMaxBatch(), batching.maxWait(), batching.queueCapacity(), 1),
-                registry, spans);
+    @Bean(destroyMethod = "")
+    TextEncoder textEncoder(ClipServices services) {
+        return services.texts();
     }
 
-    @Bean(destroyMethod = "close")
-    ImageEncoder imageEncoder(ImagePreprocessor preprocessor, InferenceEngine engine, Fgclip2Properties properties, MeterRegistry registry, TraceSpans spans) {
-        Fgclip2Properties.Batching batching = properties.batching();
-        return new ImageEncoder(preprocessor, engine, new BatcherConfig("image", batching.imageMaxBatch(), batching.maxWait(), batching.queueCapacity(), 1),
-                registry, spans);
+    @Bean(destroyMethod = "")
+    ImageEncoder imageEncoder(ClipServices services) {
+        return services.images();
     }
 
     @Bean
-    RegionEncoder regionEncoder(ImageEncoder imageEncoder, InferenceEngine engine) {
-        return new RegionEncoder(imageEncoder, engine);
+    InputChecks inputChecks(ClipServices services) {
+        return services.pipeline().checks();
     }
 
     @Bean
-    InputChecks inputChecks(Fgclip2Properties properties) {
-        Fgclip2Properties.Limits limits = properties.limits();
-        return new InputChecks(limits.clipLimits());
+    ClipPipeline clipPipeline(ClipServices services) {
+        return services.pipeline();
+    }
+
+    @Bean(destroyMethod = "")
+    Vocabularies vocabularies(ClipServices services) {
+        return services.vocabularies();
     }
 
     @Bean
-    ClipPipeline clipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder regions, InputChecks checks, InferenceEngine engine) {
-        Manifest.Scores scores = engine.model().manifest().scores();
-        return new ClipPipeline(texts, images, regions, checks, new SiglipScores(scores.logitScale(), scores.logitBias()));
+    Embeddings embeddings(ClipServices services) {
+        return services.embeddings();
     }
 
     @Bean
-    Embeddings embeddings(ClipPipeline pipeline) {
-        return new Embeddings(pipeline);
+    ZeroShotClassifier zeroShotClassifier(ClipServices services) {
+        return services.zeroShotClassifier();
     }
 
     @Bean
-    ZeroShotClassifier zeroShotClassifier(ClipPipeline pipeline) {
-        return new ZeroShotClassifier(pipeline);
+    Ranker ranker(ClipServices services) {
+        return services.ranker();
     }
 
     @Bean
-    Ranker ranker(ClipPipeline pipeline) {
-        return new Ranker(pipeline);
+    RegionClassifier regionClassifier(ClipServices services) {
+        return services.regionClassifier();
     }
 
     @Bean
-    RegionClassifier regionClassifier(ClipPipeline pipeline) {
-        return new RegionClassifier(pipeline);
+    DetectionRescorer detectionRescorer(ClipServices services) {
+        return services.detectionRescorer();
     }
 
     @Bean
-    DetectionRescorer detectionRescorer(ClipPipeline pipeline) {
-        return new DetectionRescorer(pipeline);
-    }
-
-    @Bean
-    DenseSimilarity denseSimilarity(ClipPipeline pipeline) {
-        return new DenseSimilarity(pipeline);
+    DenseSimilarity denseSimilarity(ClipServices services) {
+        return services.denseSimilarity();
     }
 
     /** Every graph once before the service reports ready (the runners finish before readiness is published). */
     @Bean
-    ApplicationRunner warmup(ClipPipeline pipeline, ImagePreprocessor preprocessor, Fgclip2Properties properties) {
+    ApplicationRunner warmup(ClipServices services, Fgclip2Properties properties) {
         return arguments -> {
             if (properties.engine().warmup()) {
-                Warmup.Timings timings = new Warmup(pipeline, preprocessor).run();
+                Warmup.Timings timings = new Warmup(services.pipeline(), services.preprocessor()).run();
                 log.info("Warmed up: text graph {} ms, vision and region graphs {} ms", timings.textMillis(), timings.imageMillis());
             }
         };

@@ -64,6 +64,30 @@ public interface InferenceEngine extends AutoCloseable {
     /** For an int8 export, its measured agreement with float32 (run when the engine opened); null otherwise. */
     QuantizationAgreement quantizationAgreement();
 
+    /**
+     * The float32 product {@code a (rows x inner) . b (inner x cols)}, row-major: many region features against a
+     * vocabulary's class embeddings in one product. This default is a cache-blocked loop; engines may run it on
+     * their own kernels.
+     */
+    default float[] product(float[] a, float[] b, int rows, int inner, int cols) {
+        int block = 16; // rows whose accumulators stay in cache while a row of b streams past
+        float[] out = new float[rows * cols];
+        for (int start = 0; start < rows; start += block) {
+            int end = Math.min(rows, start + block);
+            for (int k = 0; k < inner; k++) {
+                int column = k * cols;
+                for (int r = start; r < end; r++) {
+                    float value = a[r * inner + k];
+                    int base = r * cols;
+                    for (int c = 0; c < cols; c++) {
+                        out[base + c] += value * b[column + c];
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
     /** The model's hidden size D (= embedding size). */
     default int hiddenSize() {
         return model().manifest().dimensions().hiddenSize();

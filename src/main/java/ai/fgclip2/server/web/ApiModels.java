@@ -52,7 +52,7 @@ public final class ApiModels {
     public record RegionEmbeddingResponse(ModelRef model, int dimensions, int[] grid, List<RegionEmbedding> data) {
     }
 
-    public record ClassifyRequest(String image, List<String> labels, List<String> templates, Integer topK, Integer maxNumPatches) {
+    public record ClassifyRequest(String image, List<String> labels, String vocabulary, List<String> templates, Integer topK, Integer maxNumPatches) {
     }
 
     public record ClassifyResponse(ModelRef model, List<ZeroShotClassifier.LabelScore> results) {
@@ -72,18 +72,42 @@ public final class ApiModels {
     public record RankResponse(ModelRef model, List<RankResult> results) {
     }
 
-    public record RegionClassifyRequest(String image, List<List<Double>> boxes, List<String> labels, List<String> templates,
+    public record RegionClassifyRequest(String image, List<List<Double>> boxes, List<String> labels, String vocabulary, List<String> templates,
                                         Integer topK, Integer maxNumPatches) {
     }
 
     public record RegionClassifyResponse(ModelRef model, List<RegionClassifier.BoxLabels> results) {
     }
 
-    public record RescoreRequest(String image, List<DetectionRescorer.Detection> detections, List<String> vocabulary, Double alpha, Double beta,
-                                 List<String> templates, Boolean relabel, Integer maxNumPatches) {
+    /**
+     * @param detections rows, an mmdetection result or a transformers result (parsed by the use case)
+     * @param vocabulary an array of labels or the name of a registered vocabulary
+     */
+    public record RescoreRequest(String image, Object detections, Object vocabulary, List<String> templates, Double alpha, Double beta,
+                                 Double temperature, Boolean relabel, String unknownLabels, String boxFormat, Boolean normalizedBoxes, Boolean sort,
+                                 Double scoreThreshold, Integer topK, Double nmsIou, Integer maxNumPatches) {
     }
 
-    public record RescoreResponse(ModelRef model, List<DetectionRescorer.Rescored> detections) {
+    /** @param input detections received; distinctBoxes boxes encoded (identical ones pooled); kept rows returned */
+    public record RescoreStats(int input, int distinctBoxes, int kept, int vocabularySize, List<String> addedLabels) {
+    }
+
+    public record RescoreResponse(ModelRef model, RescoreStats stats, List<DetectionRescorer.Rescored> detections) {
+    }
+
+    public record VocabularyRequest(List<String> labels, List<String> templates, String walk, String builtin) {
+    }
+
+    public record VocabularyProgress(int labelsDone, int labels, double elapsedSeconds, Double etaSeconds) {
+    }
+
+    /** state: queued, building, ready, failed or rejected (built with another model revision or precision) */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record VocabularyView(String name, String state, int classes, Integer templates, String walk, String builtin, String revision, String precision,
+                                 VocabularyProgress progress, String detail, List<String> labels, List<Integer> categoryIds) {
+    }
+
+    public record VocabularyList(ModelRef model, List<String> builtins, List<VocabularyView> vocabularies) {
     }
 
     /** @param range the similarities at the ends of the PNG's colour ramp; null = the map's own min..max */

@@ -35,7 +35,7 @@ public class ScoringController {
     @PostMapping(path = "/v1/classify", consumes = MediaType.APPLICATION_JSON_VALUE)
     public ClassifyResponse classify(@RequestBody ClassifyRequest request) {
         ImageInput image = ImageStrings.decode(request.image(), "/image");
-        return new ClassifyResponse(modelRef, classifier.classify(new ZeroShotClassifier.Command(image, request.labels(), request.templates(),
+        return new ClassifyResponse(modelRef, classifier.classify(new ZeroShotClassifier.Command(image, request.labels(), request.vocabulary(), request.templates(),
                 request.topK(), request.maxNumPatches())));
     }
 
@@ -64,13 +64,18 @@ public class ScoringController {
     public RegionClassifyResponse classifyRegions(@RequestBody RegionClassifyRequest request) {
         ImageInput image = ImageStrings.decode(request.image(), "/image");
         return new RegionClassifyResponse(modelRef, regionClassifier.classify(new RegionClassifier.Command(image, request.boxes(), request.labels(),
-                request.templates(), request.topK(), request.maxNumPatches())));
+                request.vocabulary(), request.templates(), request.topK(), request.maxNumPatches())));
     }
 
     @PostMapping(path = "/v1/detections/rescore", consumes = MediaType.APPLICATION_JSON_VALUE)
     public RescoreResponse rescore(@RequestBody RescoreRequest request) {
         ImageInput image = ImageStrings.decode(request.image(), "/image");
-        return new RescoreResponse(modelRef, rescorer.rescore(new DetectionRescorer.Command(image, request.detections(), request.vocabulary(),
-                request.alpha(), request.beta(), request.templates(), Boolean.TRUE.equals(request.relabel()), request.maxNumPatches())));
+        DetectionRescorer.Options options = new DetectionRescorer.Options(request.alpha(), request.beta(), request.temperature(),
+                Boolean.TRUE.equals(request.relabel()), request.unknownLabels(), request.boxFormat(), request.normalizedBoxes(),
+                Boolean.TRUE.equals(request.sort()), request.scoreThreshold(), request.topK(), request.nmsIou());
+        DetectionRescorer.Result result = rescorer.rescore(new DetectionRescorer.Command(image, request.detections(),
+                DetectionRescorer.VocabularyRef.of(request.vocabulary()), request.templates(), options, request.maxNumPatches()));
+        return new RescoreResponse(modelRef, new RescoreStats(result.detections(), result.distinctBoxes(), result.rows().size(), result.vocabularySize(),
+                result.addedLabels()), result.rows());
     }
 }

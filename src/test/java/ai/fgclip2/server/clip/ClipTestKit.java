@@ -34,6 +34,7 @@ final class ClipTestKit implements AutoCloseable {
     final TextEncoder texts;
     final ImageEncoder images;
     final ClipPipeline pipeline;
+    final Vocabularies vocabularies;
 
     ClipTestKit() {
         try {
@@ -46,7 +47,23 @@ final class ClipTestKit implements AutoCloseable {
                 new BatcherConfig("text", 32, Duration.ofMillis(1), 10_000, 1), registry);
         images = new ImageEncoder(preprocessor, engine, new BatcherConfig("image", 8, Duration.ofMillis(1), 256, 1), registry);
         pipeline = new ClipPipeline(texts, images, new RegionEncoder(images, engine),
-                new InputChecks(new Limits(64, 4096, 2048, 65536, 256, 4096, 32, Duration.ofMinutes(1), 160_000_000L, 65536)), new SiglipScores(LOGIT_SCALE, LOGIT_BIAS));
+                new InputChecks(new Limits(64, 4096, 2048, 65536, 256, 4096, 32, Duration.ofMinutes(1), 160_000_000L, 65536, 10_000)), new SiglipScores(LOGIT_SCALE, LOGIT_BIAS), engine);
+        vocabularies = vocabularies(MODEL);
+    }
+
+    static final Vocabulary.ModelKey MODEL = new Vocabulary.ModelKey("fake", "rev1", "fp32");
+
+    /** Vocabularies of this kit's pipeline in a fresh folder, as seen by a model with {@code key}. */
+    Vocabularies vocabularies(Vocabulary.ModelKey key) {
+        try {
+            return vocabularies(key, Files.createTempDirectory("fgclip2-vocabularies"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    Vocabularies vocabularies(Vocabulary.ModelKey key, Path directory) {
+        return new Vocabularies(new VocabularyBuilder(pipeline, key), pipeline.checks(), directory);
     }
 
     /** The fake's raw text embedding of one text in one walk, through the real tokenizer. */
@@ -100,6 +117,7 @@ final class ClipTestKit implements AutoCloseable {
 
     @Override
     public void close() {
+        vocabularies.close();
         texts.close();
         images.close();
         tokenizer.close();

@@ -29,8 +29,8 @@ class UseCasesTest {
     void zeroShotAveragesNormalisedTemplatesAndScoresWithTheSiglipLogit() {
         List<String> labels = List.of("cat", "dog", "猫", "sofa");
         List<String> templates = List.of("a photo of a {}.", "a drawing of a {}.", "{}");
-        List<ZeroShotClassifier.LabelScore> results = new ZeroShotClassifier(KIT.pipeline).classify(
-                new ZeroShotClassifier.Command(new ImageInput(IMAGE, "/image"), labels, templates, null, null));
+        List<ZeroShotClassifier.LabelScore> results = new ZeroShotClassifier(KIT.pipeline, KIT.vocabularies).classify(
+                new ZeroShotClassifier.Command(new ImageInput(IMAGE, "/image"), labels, null, templates, null, null));
 
         double[] image = unit(KIT.rawImage(IMAGE));
         assertThat(results).hasSize(labels.size());
@@ -49,8 +49,8 @@ class UseCasesTest {
         for (int i = 1; i < results.size(); i++) {
             assertThat(results.get(i).probability()).isLessThanOrEqualTo(results.get(i - 1).probability());
         }
-        List<ZeroShotClassifier.LabelScore> top2 = new ZeroShotClassifier(KIT.pipeline).classify(
-                new ZeroShotClassifier.Command(new ImageInput(IMAGE, "/image"), labels, templates, 2, null));
+        List<ZeroShotClassifier.LabelScore> top2 = new ZeroShotClassifier(KIT.pipeline, KIT.vocabularies).classify(
+                new ZeroShotClassifier.Command(new ImageInput(IMAGE, "/image"), labels, null, templates, 2, null));
         assertThat(top2).extracting(ZeroShotClassifier.LabelScore::label).containsExactly(results.get(0).label(), results.get(1).label());
     }
 
@@ -108,8 +108,8 @@ class UseCasesTest {
     void boxClassificationIsASoftmaxOverTheWholeLabelSet() {
         List<String> labels = List.of("remote control", "cat", "pink sofa");
         List<List<Double>> boxes = List.of(List.of(10.0, 20.0, 200.0, 180.0), List.of(0.0, 0.0, 320.0, 240.0));
-        List<RegionClassifier.BoxLabels> results = new RegionClassifier(KIT.pipeline).classify(
-                new RegionClassifier.Command(new ImageInput(IMAGE, "/image"), boxes, labels, null, 2, null));
+        List<RegionClassifier.BoxLabels> results = new RegionClassifier(KIT.pipeline, KIT.vocabularies).classify(
+                new RegionClassifier.Command(new ImageInput(IMAGE, "/image"), boxes, labels, null, null, 2, null));
 
         assertThat(results).hasSize(2);
         for (RegionClassifier.BoxLabels result : results) {
@@ -136,21 +136,21 @@ class UseCasesTest {
     @Test
     void rescoringExtendsTheVocabularyAndRelabelsWithTheBestClass() {
         List<String> vocabulary = List.of("cat", "sofa");
-        List<DetectionRescorer.Detection> detections = List.of(
-                new DetectionRescorer.Detection(List.of(10.0, 20.0, 200.0, 180.0), 0.8, "cat"),
-                new DetectionRescorer.Detection(List.of(50.0, 60.0, 120.0, 100.0), 0.3, "remote control"));
+        List<DetectorOutput.Detection> detections = List.of(
+                new DetectorOutput.Detection(List.of(10.0, 20.0, 200.0, 180.0), 0.8, "cat"),
+                new DetectorOutput.Detection(List.of(50.0, 60.0, 120.0, 100.0), 0.3, "remote control"));
         double alpha = 0.3;
         double beta = 0.7;
-        DetectionRescorer rescorer = new DetectionRescorer(KIT.pipeline);
-        List<DetectionRescorer.Rescored> kept = rescorer.rescore(new DetectionRescorer.Command(new ImageInput(IMAGE, "/image"), detections, vocabulary,
-                alpha, beta, null, false, null));
-        List<DetectionRescorer.Rescored> relabelled = rescorer.rescore(new DetectionRescorer.Command(new ImageInput(IMAGE, "/image"), detections, vocabulary,
-                alpha, beta, null, true, null));
+        DetectionRescorer rescorer = new DetectionRescorer(KIT.pipeline, KIT.vocabularies);
+        List<DetectionRescorer.Rescored> kept = rescorer.rescore(new DetectionRescorer.Command(new ImageInput(IMAGE, "/image"), detections,
+                DetectionRescorer.VocabularyRef.inline(vocabulary), null, weights(alpha, beta, false), null)).rows();
+        List<DetectionRescorer.Rescored> relabelled = rescorer.rescore(new DetectionRescorer.Command(new ImageInput(IMAGE, "/image"), detections,
+                DetectionRescorer.VocabularyRef.inline(vocabulary), null, weights(alpha, beta, true), null)).rows();
 
         List<String> classes = new ArrayList<>(vocabulary);
         classes.add("remote control"); // the detector's label outside the vocabulary joins it
         for (int d = 0; d < detections.size(); d++) {
-            DetectionRescorer.Detection detection = detections.get(d);
+            DetectorOutput.Detection detection = detections.get(d);
             float[] box = kept.get(d).box();
             double[] region = unit(KIT.rawRegion(IMAGE, box));
             double[] probabilities = new double[classes.size()];
@@ -164,7 +164,7 @@ class UseCasesTest {
                 probabilities[c] /= sum;
                 best = probabilities[c] > probabilities[best] ? c : best;
             }
-            double align = probabilities[classes.indexOf(detection.label())];
+            double align = probabilities[classes.indexOf((String) detection.label())];
             DetectionRescorer.Rescored asIs = kept.get(d);
             assertThat(asIs.index()).isEqualTo(d);
             assertThat(asIs.label()).isEqualTo(detection.label());
@@ -182,19 +182,19 @@ class UseCasesTest {
 
     @Test
     void badBoxesNameTheirDetection() {
-        List<DetectionRescorer.Detection> detections = List.of(
-                new DetectionRescorer.Detection(List.of(10.0, 20.0, 200.0, 180.0), 0.8, "cat"),
-                new DetectionRescorer.Detection(List.of(10.0, 10.0, 10.0000001, 10.0000001), 0.5, "cat"));
-        assertThatThrownBy(() -> new DetectionRescorer(KIT.pipeline).rescore(new DetectionRescorer.Command(new ImageInput(IMAGE, "/image"),
-                detections, List.of("cat"), null, null, null, false, null)))
+        List<DetectorOutput.Detection> detections = List.of(
+                new DetectorOutput.Detection(List.of(10.0, 20.0, 200.0, 180.0), 0.8, "cat"),
+                new DetectorOutput.Detection(List.of(10.0, 10.0, 10.0000001, 10.0000001), 0.5, "cat"));
+        assertThatThrownBy(() -> new DetectionRescorer(KIT.pipeline, KIT.vocabularies).rescore(new DetectionRescorer.Command(new ImageInput(IMAGE, "/image"),
+                detections, DetectionRescorer.VocabularyRef.inline(List.of("cat")), null, null, null)))
                 .isInstanceOfSatisfying(ProblemException.class, e -> {
                     assertThat(e.problem()).isEqualTo(Problem.INVALID_BOX);
                     assertThat(e.pointer()).isEqualTo("/detections/1/box");
                 });
         int imageRuns = KIT.engine.imageRuns.get();
-        List<DetectionRescorer.Detection> outside = List.of(new DetectionRescorer.Detection(List.of(400.0, 10.0, 500.0, 50.0), 0.5, "cat"));
-        assertThatThrownBy(() -> new DetectionRescorer(KIT.pipeline).rescore(new DetectionRescorer.Command(new ImageInput(IMAGE, "/image"),
-                outside, List.of("cat"), null, null, null, false, null)))
+        List<DetectorOutput.Detection> outside = List.of(new DetectorOutput.Detection(List.of(400.0, 10.0, 500.0, 50.0), 0.5, "cat"));
+        assertThatThrownBy(() -> new DetectionRescorer(KIT.pipeline, KIT.vocabularies).rescore(new DetectionRescorer.Command(new ImageInput(IMAGE, "/image"),
+                outside, DetectionRescorer.VocabularyRef.inline(List.of("cat")), null, null, null)))
                 .isInstanceOfSatisfying(ProblemException.class, e -> assertThat(e.pointer()).isEqualTo("/detections/0/box"));
         assertThat(KIT.engine.imageRuns.get()).as("a bad box costs no inference").isEqualTo(imageRuns);
     }
@@ -207,6 +207,10 @@ class UseCasesTest {
                     assertThat(e.pointer()).isEqualTo("/images/1");
                     assertThat(e.problem()).isIn(Problem.INVALID_IMAGE, Problem.UNSUPPORTED_IMAGE_FORMAT);
                 });
+    }
+
+    static DetectionRescorer.Options weights(double alpha, double beta, boolean relabel) {
+        return new DetectionRescorer.Options(alpha, beta, null, relabel, null, null, null, false, null, null, null);
     }
 
     private static double[] unit(float[] v) {

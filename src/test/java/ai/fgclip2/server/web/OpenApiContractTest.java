@@ -223,6 +223,54 @@ class OpenApiContractTest extends E2eServerTest {
     }
 
     @Test
+    void vocabulariesAndRescoringAtDetectorScale() throws InterruptedException {
+        JsonNode r = FIXTURE.cases().path("rescore").get(0);
+        List<String> vocabulary = new ArrayList<>();
+        r.path("vocabulary").forEach(l -> vocabulary.add(l.asString()));
+        byte[] body = ServerTestSupport.JSON.writeValueAsBytes(Map.of("labels", vocabulary, "templates", List.of("a photo of a {}.")));
+        JsonNode accepted = send("PUT", "/v1/vocabularies/contract", "application/json", body, 202, Check.EXCHANGE).json();
+        assertThat(accepted.path("name").asString()).isEqualTo("contract");
+        byte[] shortWalk = ServerTestSupport.JSON.writeValueAsBytes(Map.of("labels", vocabulary, "walk", "short"));
+        send("PUT", "/v1/vocabularies/contract-short", "application/json", shortWalk, 202, Check.EXCHANGE);
+        for (String name : List.of("contract", "contract-short")) {
+            for (int i = 0; i < 600 && !send("GET", "/v1/vocabularies/" + name, null, null, 200, Check.EXCHANGE).json().path("state").asString().equals("ready"); i++) {
+                Thread.sleep(100);
+            }
+        }
+        JsonNode one = send("GET", "/v1/vocabularies/contract", null, null, 200, Check.EXCHANGE).json();
+        assertThat(one.path("state").asString()).isEqualTo("ready");
+        assertThat(one.path("labels").size()).isEqualTo(vocabulary.size());
+        JsonNode list = send("GET", "/v1/vocabularies", null, null, 200, Check.EXCHANGE).json();
+        assertThat(list.path("builtins").toString()).contains("lvis", "coco");
+
+        List<Integer> labels = new ArrayList<>();
+        List<Double> scores = new ArrayList<>();
+        List<JsonNode> boxes = new ArrayList<>();
+        for (JsonNode d : r.path("detections")) {
+            labels.add(vocabulary.indexOf(d.path("label").asString()));
+            scores.add(d.path("score").asDouble());
+            boxes.add(d.path("box"));
+        }
+        Map<String, Object> mmdet = Map.of("labels", labels, "scores", scores, "bboxes", boxes);
+        postJson("/v1/detections/rescore", Map.of("image", imageOf(r), "detections", mmdet, "vocabulary", "contract", "sort", true, "topK", 2,
+                "nmsIou", 0.5, "scoreThreshold", 0.0, "temperature", 100), 200);
+        Map<String, Object> transformers = Map.of("scores", scores, "boxes", List.of(List.of(0.1, 0.1, 0.5, 0.5)).subList(0, 1),
+                "text_labels", List.of("cup"));
+        postJson("/v1/detections/rescore", Map.of("image", imageOf(r), "detections", Map.of("scores", scores.subList(0, 1), "boxes",
+                transformers.get("boxes"), "text_labels", List.of("cup")), "vocabulary", vocabulary, "boxFormat", "xyxy"), 200);
+        postJson("/v1/regions/classify", Map.of("image", imageOf(r), "boxes", List.of(List.of(0, 0, 100, 100)), "vocabulary", "contract", "topK", 2), 200);
+        postJson("/v1/classify", Map.of("image", imageOf(r), "vocabulary", "contract-short", "topK", 2), 200);
+        assertProblem(postJson("/v1/classify", Map.of("image", imageOf(r), "vocabulary", "contract"), 400), "invalid-request", "/vocabulary");
+        assertProblem(postJson("/v1/detections/rescore", Map.of("image", imageOf(r), "detections", mmdet, "vocabulary", "nothing"), 400),
+                "invalid-request", "/vocabulary");
+        assertProblem(send("GET", "/v1/vocabularies/nothing", null, null, 404, Check.RESPONSE), "not-found", null);
+        assertProblem(send("PUT", "/v1/vocabularies/bad", "application/json", ServerTestSupport.JSON.writeValueAsBytes(Map.of("builtin", "imagenet")), 400,
+                Check.RESPONSE), "invalid-request", "/builtin");
+        send("DELETE", "/v1/vocabularies/contract-short", null, null, 204, Check.EXCHANGE);
+        assertProblem(send("DELETE", "/v1/vocabularies/contract-short", null, null, 404, Check.RESPONSE), "not-found", null);
+    }
+
+    @Test
     void denseSimilarityAsJsonAndPng() {
         String image = FIXTURE.imageBase64(fixtureImageFiles().get(2));
         JsonNode maps = postJson("/v1/dense/similarity", Map.of("image", image, "texts", List.of("a red kettle", "a window")), 200).json();

@@ -2,6 +2,8 @@ package ai.fgclip2.server.engine.onnx;
 
 import ai.fgclip2.exporter.export.Exporter;
 import ai.fgclip2.exporter.export.GraphSessions;
+import ai.fgclip2.exporter.graph.ElementType;
+import ai.fgclip2.exporter.graph.GraphBuilder;
 import ai.fgclip2.exporter.export.QualityGate;
 import ai.fgclip2.exporter.graph.RegionGraph;
 import ai.fgclip2.exporter.graph.TextGraph;
@@ -43,11 +45,14 @@ public final class OnnxEngine implements InferenceEngine {
     private final OrtSession text;
     private final OrtSession vision;
     private final OrtSession region;
+    /** A one-node MatMul graph with symbolic shapes: region features x class embeddings on ONNX Runtime's kernels. */
+    private final OrtSession product;
     private final int hidden;
     private final int patchValues;
     private final Timer textTimer;
     private final Timer visionTimer;
     private final Timer regionTimer;
+    private final Timer productTimer;
     private final QuantizationAgreement quantizationAgreement;
 
     public OnnxEngine(ModelFiles model, EngineSettings settings, MeterRegistry registry) throws OrtException {
@@ -55,6 +60,7 @@ public final class OnnxEngine implements InferenceEngine {
         this.textTimer = inferenceTimer(registry, Exporter.TEXT);
         this.visionTimer = inferenceTimer(registry, Exporter.VISION);
         this.regionTimer = inferenceTimer(registry, Exporter.REGION);
+        this.productTimer = inferenceTimer(registry, PRODUCT);
         this.hidden = model.manifest().dimensions().hiddenSize();
         var pre = model.manifest().preprocessing();
         this.patchValues = pre.patchSize() * pre.patchSize() * pre.channels();
@@ -84,7 +90,25 @@ public final class OnnxEngine implements InferenceEngine {
         this.text = sessions.text();
         this.vision = sessions.vision();
         this.region = sessions.region();
+        try (OrtSession.SessionOptions options = cpuSessionOptions(settings)) {
+            this.product = environment.createSession(productGraph(), options);
+        } catch (OrtException | RuntimeException e) {
+            close();
+            throw e;
+        }
         this.quantizationAgreement = "int8".equals(model.manifest().precision()) ? qualityGate() : null;
+    }
+
+    static final String PRODUCT = "product";
+
+    private static byte[] productGraph() {
+        GraphBuilder g = new GraphBuilder(PRODUCT, ElementType.FLOAT, tensor -> {
+            throw new UnsupportedOperationException("the product graph has no weights");
+        });
+        String a = g.input("a", ElementType.FLOAT, "rows", "inner");
+        String b = g.input("b", ElementType.FLOAT, "inner", "cols");
+        g.output(g.op("MatMul", List.of(a, b)), "c", ElementType.FLOAT, "rows", "cols");
+        return g.build("region features x class embeddings").toByteArray();
     }
 
     /** The int8 graphs on the exporter's canonical inputs, against the float32 outputs it stored beside them. */
@@ -256,6 +280,20 @@ public final class OnnxEngine implements InferenceEngine {
         }
     }
 
+    @Override
+    public float[] product(float[] a, float[] b, int rows, int inner, int cols) {
+        try (RunBuffers buffers = new RunBuffers();
+             OnnxTensor left = OnnxTensor.createTensor(environment, buffers.floats(a.length).put(a).flip(), new long[] {rows, inner});
+             OnnxTensor right = OnnxTensor.createTensor(environment, buffers.floats(b.length).put(b).flip(), new long[] {inner, cols});
+             OrtSession.Result result = timed(productTimer, () -> product.run(Map.of("a", left, "b", right)))) {
+            float[] out = new float[rows * cols];
+            ((OnnxTensor) result.get(0)).getFloatBuffer().get(out);
+            return out;
+        } catch (OrtException e) {
+            throw new EngineException("the product graph failed: " + e.getMessage(), e);
+        }
+    }
+
     private interface Run {
         OrtSession.Result run() throws OrtException;
     }
@@ -284,6 +322,9 @@ public final class OnnxEngine implements InferenceEngine {
             text.close();
             vision.close();
             region.close();
+            if (product != null) {
+                product.close();
+            }
         } catch (OrtException e) {
             throw new EngineException("closing the sessions failed: " + e.getMessage(), e);
         }
