@@ -89,7 +89,7 @@ public record Fgclip2Properties(
      * @param allowedHeaders request headers allowed in cross-origin requests
      * @param maxAge         how long a browser may cache a preflight answer
      */
-    public record Cors(@DefaultValue("") List<String> allowedOrigins, @DefaultValue({"GET", "POST"}) List<String> allowedMethods,
+    public record Cors(@DefaultValue("") List<String> allowedOrigins, @DefaultValue({"GET", "POST", "PUT", "DELETE"}) List<String> allowedMethods,
                        @DefaultValue({"Content-Type", "Authorization", "X-API-Key"}) List<String> allowedHeaders,
                        @DefaultValue("30m") Duration maxAge) {
     }

@@ -17,7 +17,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
 /**
  * API-key authentication: a request must carry one of the configured keys as {@code Authorization: Bearer KEY}
  * or {@code X-API-Key: KEY}, else it gets 401 {@code unauthenticated} with {@code WWW-Authenticate}. The health
- * probes ({@code /actuator/health/**}) stay open; a request with a valid key there is authenticated, which is
+ * probes ({@code /actuator/health/**}) and the static pages (playground, API docs) stay open; a request with a valid key there is authenticated, which is
  * what lets it see health details. Keys are compared by their SHA-256 digests in constant time, every key
  * every time, so neither a key's length nor its prefix leaks through timing.
  */
@@ -44,7 +44,7 @@ public class ApiKeyFilter extends OncePerRequestFilter {
             return;
         }
         String path = request.getRequestURI();
-        if (path.equals("/actuator/health") || path.startsWith("/actuator/health/")) {
+        if (path.equals("/actuator/health") || path.startsWith("/actuator/health/") || isStaticPage(request, path)) {
             chain.doFilter(request, response);
             return;
         }
@@ -53,6 +53,11 @@ public class ApiKeyFilter extends OncePerRequestFilter {
                 ? "An API key is required: send it as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'."
                 : "The API key is not valid.";
         ProblemResponses.write(response, ProblemAdvice.body(ProblemType.UNAUTHENTICATED, detail, null, path), false);
+    }
+
+    /** The playground, the API docs and their assets hold no data: a browser may load them before it has a key. */
+    private static boolean isStaticPage(HttpServletRequest request, String path) {
+        return "GET".equals(request.getMethod()) && !path.startsWith("/v1/") && !path.startsWith("/actuator/");
     }
 
     private static String presentedKey(HttpServletRequest request) {

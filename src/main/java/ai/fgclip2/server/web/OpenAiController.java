@@ -61,7 +61,7 @@ public class OpenAiController {
         if (!modality.equals("text") && !modality.equals("image")) {
             throw new ProblemException(Problem.INVALID_REQUEST, "'modality' must be text or image; got '" + modality + "'.", "/modality");
         }
-        String requested = optionalString(body, "model", modelRef.id());
+        optionalString(body, "model", null); // must be a string when given; the answer names the model actually served
         List<String> inputs = inputs(body.get("input"));
         List<float[]> vectors = new ArrayList<>();
         int tokens = 0;
@@ -82,7 +82,7 @@ public class OpenAiController {
             float[] unit = vectors.get(i);
             data.add(new Embedding("embedding", i, format.equals("base64") ? base64(unit) : unit));
         }
-        return new EmbeddingList("list", requested, modelRef, data, new Usage(tokens, tokens));
+        return new EmbeddingList("list", modelRef.id(), modelRef, data, new Usage(tokens, tokens));
     }
 
     /** A field that is a string when present (null counts as absent); any other JSON type is a 400, not converted. */
