@@ -292,23 +292,23 @@ function outline(g, [x1, y1, x2, y2], colour, caption) {
   g.fillText(caption, x1 + 3, Math.max(0, y1 - height) + height - 4);
 }
 
-// ---- collection search (shown only when the service has collections) ----
+// ---- collection search (shown once the service holds a collection) ----
 
 async function loadCollections() {
   const response = await fetch('/v1/collections');
-  if (response.status === 404) return;
   if (!response.ok) throw new Error(`/v1/collections: ${response.status}`);
   const collections = (await response.json()).data || [];
-  $('collection').replaceChildren(...collections.map((c) => new Option(c.name || c.id, c.name || c.id)));
+  if (collections.length === 0) return; // nothing indexed yet: no search panel
+  $('collection').replaceChildren(...collections.map((c) => new Option(c.name, c.name)));
   $('search-panel').hidden = false;
 }
 
 async function search() {
   const name = encodeURIComponent($('collection').value);
   const answer = await (await post(`/v1/collections/${name}/search`, { query: { text: $('query').value }, topK: 10 })).json();
-  $('search-results').replaceChildren(...(answer.results || []).map((r) => {
+  $('search-results').replaceChildren(...(answer.hits || []).map((hit) => {
     const item = document.createElement('li');
-    item.textContent = `${r.id} ${format(r.score)}`;
+    item.textContent = `${hit.id} ${format(hit.score)}` + (hit.region ? ` (box ${hit.region.box.map(Math.round).join(', ')})` : '');
     return item;
   }));
 }
