@@ -26,7 +26,7 @@ final class OfflineModel {
     @Option(names = "--model-dir", description = "An exported model (manifest.json) or a Hugging Face checkpoint folder; unset = the built-in demo model.")
     Path modelDir;
 
-    @Option(names = "--precision", defaultValue = "fp32", description = "Precision when exporting a checkpoint: fp32 or fp16 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--precision", defaultValue = "fp32", description = "Precision when exporting a checkpoint: fp32, fp16 or int8 (default: ${DEFAULT-VALUE}).")
     String precision;
 
     @Option(names = "--cache-dir", defaultValue = "${java.io.tmpdir}/fgclip2-cache",
