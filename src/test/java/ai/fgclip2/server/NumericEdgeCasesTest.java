@@ -28,4 +28,20 @@ class NumericEdgeCasesTest extends E2eServerTest {
         assertThat(response.json().path("type").asString()).isEqualTo("urn:fgclip2:problem:invalid-request");
         assertThat(response.json().path("pointer").asString()).isEqualTo("/candidates/1/embedding");
     }
+
+    @Test
+    void anEmbeddingOfAnotherSizeIsRefusedBeforeAnyInference() {
+        String before = get("/actuator/prometheus").body();
+        var response = post("/v1/rank", Map.of("query", Map.of("text", "a query never embedded " + System.nanoTime()),
+                "candidates", List.of(Map.of("text", "a dog"), Map.of("embedding", new float[] {1, 2, 3}))));
+        assertThat(response.status()).as(response.body()).isEqualTo(400);
+        assertThat(response.json().path("pointer").asString()).isEqualTo("/candidates/1/embedding");
+        assertThat(response.json().path("detail").asString()).contains("3 dimensions");
+        assertThat(textRuns(get("/actuator/prometheus").body())).as("no text inference for a refused request").isEqualTo(textRuns(before));
+    }
+
+    private static double textRuns(String prometheus) {
+        return prometheus.lines().filter(l -> l.startsWith("fgclip2_inference_seconds_count") && l.contains("graph=\"text\""))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
 }

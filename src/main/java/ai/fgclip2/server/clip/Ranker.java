@@ -63,10 +63,6 @@ public final class Ranker {
         List<Hit> hits = new ArrayList<>(candidates.size());
         for (int i = 0; i < candidates.size(); i++) {
             Vector c = all.get(i + 1);
-            if (c.unit().length != q.unit().length) {
-                throw new ProblemException(Problem.INVALID_REQUEST, "Candidate " + i + " has " + c.unit().length + " dimensions; the model has "
-                        + q.unit().length + ".", "/candidates/" + i + "/embedding");
-            }
             double cosine = Scoring.dot(q.unit(), c.unit());
             boolean crossModal = q.image() != c.image() && c.known();
             Double logit = crossModal ? pipeline.scores().logit(cosine) : null;
@@ -101,6 +97,12 @@ public final class Ranker {
                 images.add(item.image());
                 prepared.imageSlots().add(i);
             } else {
+                int dimensions = pipeline.engine().hiddenSize();
+                if (item.embedding().length != dimensions) {
+                    // checked with the other items, before anything is queued
+                    throw new ProblemException(Problem.INVALID_REQUEST, "Candidate " + (i - 1) + " has " + item.embedding().length
+                            + " dimensions; the model has " + dimensions + ".", pointer + "/embedding");
+                }
                 prepared.given()[i] = new Vector(InputChecks.unitEmbedding(item.embedding(), pointer), false, false);
             }
         }
