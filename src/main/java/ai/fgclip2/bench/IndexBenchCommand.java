@@ -218,12 +218,20 @@ public final class IndexBenchCommand implements Callable<Integer> {
             }
         }
         long total = bytes.values().stream().mapToLong(Long::longValue).sum();
-        System.out.printf(Locale.ROOT, "index files: %.1f MB in total, %.0f MB per million vectors%n", total / 1e6, total / 1e6 * 1e6 / vectors);
+        // each segment has its own graph, searched with num-candidates: the count explains latency and recall
+        System.out.printf(Locale.ROOT, "index files: %.1f MB in total, %.0f MB per million vectors, %d segments%n", total / 1e6,
+                total / 1e6 * 1e6 / vectors, countSegments(index));
         bytes.forEach((kind, size) -> {
             if (size > 1_000_000) {
                 System.out.printf(Locale.ROOT, "  .%-5s %8.1f MB  %7.1f MB per million vectors%n", kind, size / 1e6, size / 1e6 * 1e6 / vectors);
             }
         });
+    }
+
+    private static long countSegments(Path index) throws IOException {
+        try (Stream<Path> files = Files.list(index)) {
+            return files.filter(f -> f.getFileName().toString().endsWith(".si")).count();
+        }
     }
 
     private float[] unit(SplittableRandom random) {

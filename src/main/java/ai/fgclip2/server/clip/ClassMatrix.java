@@ -98,15 +98,15 @@ public final class ClassMatrix {
     }
 
     /**
-     * Cosines of unit vectors {@code units[from..to)} with every class: {@code (to - from) x classes}, row-major,
-     * one matrix product on the engine.
+     * {@code log softmax(scale * cos)} over the classes for unit vectors {@code units[from..to)}:
+     * {@code (to - from) x classes}, row-major, one call on the engine.
      */
-    public float[] cosines(InferenceEngine engine, float[][] units, int from, int to) {
+    public float[] logProbabilities(InferenceEngine engine, float[][] units, int from, int to, double scale) {
         int count = to - from;
         float[] packed = new float[count * dimensions];
         for (int r = 0; r < count; r++) {
             System.arraycopy(units[from + r], 0, packed, r * dimensions, dimensions);
         }
-        return engine.product(packed, transposed, count, dimensions, classes);
+        return engine.logSoftmaxProduct(packed, transposed, count, dimensions, classes, (float) scale);
     }
 }

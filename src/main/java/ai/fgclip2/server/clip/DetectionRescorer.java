@@ -21,12 +21,12 @@ import java.util.concurrent.CompletableFuture;
  * with the detector's confidence as the weighted geometric mean {@code conf^alpha * pAlign^beta}.
  *
  * <p>Detections come as detectors write them ({@link DetectorOutput}). Identical boxes are encoded and scored
- * once; class scores run in chunks of {@link #SCORE_CHUNK} distinct boxes, one matrix product each, keeping only
+ * once; class scores run in chunks of {@link #SCORE_CHUNK} distinct boxes, one product and log-softmax each on the engine, keeping only
  * what the rows need (their label's probability, the best class), so memory stays flat as detections grow.
  */
 public final class DetectionRescorer {
     static final double DEFAULT_EXPONENT = 0.5;
-    /** Distinct boxes scored per matrix product: 512 x 1203 classes is 2.5 MB of cosines. */
+    /** Distinct boxes scored per matrix product: 512 x 1203 classes is 2.5 MB of log-probabilities. */
     static final int SCORE_CHUNK = 512;
 
     /** What to do with a detector label the vocabulary lacks. */
@@ -174,13 +174,13 @@ public final class DetectionRescorer {
             for (int d = from; d < to; d++) {
                 units[d - from] = Scoring.normalize(regions.distinct()[d]);
             }
-            float[] cosines = matrix.cosines(pipeline.engine(), units, 0, to - from);
+            float[] logProbabilities = matrix.logProbabilities(pipeline.engine(), units, 0, to - from, temperature);
             for (int d = from; d < to; d++) {
-                double[] p = Scoring.softmax(cosines, (d - from) * classCount, classCount, temperature);
-                best[d] = Scoring.argmax(p);
-                bestProbability[d] = p[best[d]];
+                int offset = (d - from) * classCount;
+                best[d] = Scoring.argmax(logProbabilities, offset, classCount);
+                bestProbability[d] = Math.exp(logProbabilities[offset + best[d]]);
                 for (int row = firstRow[d]; row >= 0; row = nextRow[row]) {
-                    align[row] = p[labels.indexOf()[row]];
+                    align[row] = Math.exp(logProbabilities[offset + labels.indexOf()[row]]);
                 }
             }
         }

@@ -88,15 +88,6 @@ public final class Scoring {
         return out;
     }
 
-    /** {@link #softmax(double[], double)} of {@code cosines[offset .. offset + length)}: one row of a cosine matrix. */
-    public static double[] softmax(float[] cosines, int offset, int length, double scale) {
-        double[] row = new double[length];
-        for (int i = 0; i < length; i++) {
-            row[i] = cosines[offset + i];
-        }
-        return softmax(row, scale);
-    }
-
     /**
      * A class embedding from its prompt templates: normalise each template's embedding, average, normalise
      * again (the ImageNet zero-shot protocol).
@@ -136,6 +127,17 @@ public final class Scoring {
         int best = 0;
         for (int i = 1; i < values.length; i++) {
             if (values[i] > values[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    /** The index within {@code values[offset .. offset + length)} of its largest value; the first one on ties. */
+    public static int argmax(float[] values, int offset, int length) {
+        int best = 0;
+        for (int i = 1; i < length; i++) {
+            if (values[offset + i] > values[offset + best]) {
                 best = i;
             }
         }

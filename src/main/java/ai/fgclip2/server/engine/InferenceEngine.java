@@ -65,11 +65,12 @@ public interface InferenceEngine extends AutoCloseable {
     QuantizationAgreement quantizationAgreement();
 
     /**
-     * The float32 product {@code a (rows x inner) . b (inner x cols)}, row-major: many region features against a
-     * vocabulary's class embeddings in one product. This default is a cache-blocked loop; engines may run it on
-     * their own kernels.
+     * Row-wise {@code log softmax(scale * a . b)} of {@code a (rows x inner)} and {@code b (inner x cols)},
+     * row-major: many unit region features against a vocabulary's transposed class embeddings, one call per chunk.
+     * Log-probabilities keep the far tail that a float32 probability would round to zero. This default is plain
+     * Java; engines run it on their own kernels, where the exponentials are vectorised.
      */
-    default float[] product(float[] a, float[] b, int rows, int inner, int cols) {
+    default float[] logSoftmaxProduct(float[] a, float[] b, int rows, int inner, int cols, float scale) {
         int block = 16; // rows whose accumulators stay in cache while a row of b streams past
         float[] out = new float[rows * cols];
         for (int start = 0; start < rows; start += block) {
@@ -83,6 +84,21 @@ public interface InferenceEngine extends AutoCloseable {
                         out[base + c] += value * b[column + c];
                     }
                 }
+            }
+        }
+        for (int r = 0; r < rows; r++) {
+            int base = r * cols;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int c = 0; c < cols; c++) {
+                max = Math.max(max, (double) scale * out[base + c]);
+            }
+            double sum = 0;
+            for (int c = 0; c < cols; c++) {
+                sum += Math.exp(scale * out[base + c] - max);
+            }
+            double logSum = max + Math.log(sum);
+            for (int c = 0; c < cols; c++) {
+                out[base + c] = (float) (scale * out[base + c] - logSum);
             }
         }
         return out;

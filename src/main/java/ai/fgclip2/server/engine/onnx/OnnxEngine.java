@@ -107,8 +107,10 @@ public final class OnnxEngine implements InferenceEngine {
         });
         String a = g.input("a", ElementType.FLOAT, "rows", "inner");
         String b = g.input("b", ElementType.FLOAT, "inner", "cols");
-        g.output(g.op("MatMul", List.of(a, b)), "c", ElementType.FLOAT, "rows", "cols");
-        return g.build("region features x class embeddings").toByteArray();
+        String scale = g.input("scale", ElementType.FLOAT);
+        String logits = g.op("Mul", List.of(g.op("MatMul", List.of(a, b)), scale));
+        g.output(g.op("LogSoftmax", List.of(logits)), "log_probabilities", ElementType.FLOAT, "rows", "cols");
+        return g.build("log softmax(scale x region features x class embeddings), per row").toByteArray();
     }
 
     /** The int8 graphs on the exporter's canonical inputs, against the float32 outputs it stored beside them. */
@@ -281,11 +283,12 @@ public final class OnnxEngine implements InferenceEngine {
     }
 
     @Override
-    public float[] product(float[] a, float[] b, int rows, int inner, int cols) {
+    public float[] logSoftmaxProduct(float[] a, float[] b, int rows, int inner, int cols, float scale) {
         try (RunBuffers buffers = new RunBuffers();
              OnnxTensor left = OnnxTensor.createTensor(environment, buffers.floats(a.length).put(a).flip(), new long[] {rows, inner});
              OnnxTensor right = OnnxTensor.createTensor(environment, buffers.floats(b.length).put(b).flip(), new long[] {inner, cols});
-             OrtSession.Result result = timed(productTimer, () -> product.run(Map.of("a", left, "b", right)))) {
+             OnnxTensor scaleTensor = OnnxTensor.createTensor(environment, scale);
+             OrtSession.Result result = timed(productTimer, () -> product.run(Map.of("a", left, "b", right, "scale", scaleTensor)))) {
             float[] out = new float[rows * cols];
             ((OnnxTensor) result.get(0)).getFloatBuffer().get(out);
             return out;
