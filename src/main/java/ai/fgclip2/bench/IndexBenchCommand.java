@@ -65,6 +65,9 @@ public final class IndexBenchCommand implements Callable<Integer> {
     @Option(names = "--beam-width", defaultValue = "100", description = "HNSW construction beam (default: ${DEFAULT-VALUE}).")
     int beamWidth;
 
+    @Option(names = "--optimize", description = "Merge the index into one segment before measuring (what the bulk job's --optimize does).")
+    boolean optimize;
+
     @Option(names = "--dir", description = "Index directory (default: a temporary one, deleted afterwards).")
     Path dir;
 
@@ -106,6 +109,11 @@ public final class IndexBenchCommand implements Callable<Integer> {
             writer.commit("bench");
             System.out.printf(Locale.ROOT, "indexing: %.1f s (%.0f vectors/s) to a commit%n", (System.nanoTime() - start) / 1e9,
                     vectors / ((System.nanoTime() - start) / 1e9));
+            if (optimize) {
+                long mergeStart = System.nanoTime();
+                writer.optimize("bench");
+                System.out.printf(Locale.ROOT, "optimize (merge into one segment): %.1f s%n", (System.nanoTime() - mergeStart) / 1e9);
+            }
             writer.close(); // waits for the background merges: sizes and latency below are of the settled index
             System.out.printf(Locale.ROOT, "indexing with merges settled: %.1f s%n", (System.nanoTime() - start) / 1e9);
         }

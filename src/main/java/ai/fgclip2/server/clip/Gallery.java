@@ -35,6 +35,8 @@ import java.util.regex.Pattern;
 public final class Gallery {
     public static final Pattern COLLECTION_NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
     static final int MAX_ID_CHARS = 512;
+    /** The most candidates one search may ask for: Elasticsearch's own cap on num_candidates, so both backends agree. */
+    static final int MAX_NUM_CANDIDATES = 10_000;
 
     /** The model this server embeds with. */
     public record Model(String id, String revision, String precision, int dimensions) {
@@ -74,7 +76,8 @@ public final class Gallery {
     }
 
     /** @param target "images" (default) or "regions" */
-    public record SearchCommand(Query query, String target, Map<String, Object> filter, Integer topK, Integer offset, Integer maxNumPatches) {
+    public record SearchCommand(Query query, String target, Map<String, Object> filter, Integer topK, Integer offset, Integer numCandidates,
+                                Integer maxNumPatches) {
     }
 
     /** @param index the box's position in the item's boxes; score its cosine with the query */
@@ -232,6 +235,11 @@ public final class Gallery {
         index.commit(collection);
     }
 
+    /** One search graph for the collection (see {@link GalleryIndex#optimize}); a bulk job's last step. */
+    public void optimize(String collection) {
+        index.optimize(collection);
+    }
+
     /** Which of these ids the collection already holds (a resumed bulk job skips them). */
     public Set<String> present(String collection, Collection<String> ids) {
         return index.present(collection, ids);
@@ -266,11 +274,16 @@ public final class Gallery {
             throw new ProblemException(Problem.LIMIT_EXCEEDED, "offset + topK = " + ((long) offset + topK) + "; a search pages at most "
                     + settings.maxWindow() + " hits deep.", "/offset");
         }
+        int numCandidates = command.numCandidates() == null ? settings.numCandidates() : command.numCandidates();
+        if (numCandidates < 1 || numCandidates > MAX_NUM_CANDIDATES) {
+            throw new ProblemException(numCandidates < 1 ? Problem.INVALID_REQUEST : Problem.LIMIT_EXCEEDED,
+                    "'numCandidates' must be from 1 to " + MAX_NUM_CANDIDATES + "; got " + numCandidates + ".", "/numCandidates");
+        }
         List<VectorSearch.Filter> filters = GalleryFields.filters(spec, command.filter());
         QueryVector query = vector(command.query(), target, checks.maxNumPatches(command.maxNumPatches()), spec.dimensions());
         int window = offset + topK;
         List<IndexHit> found = index.search(collection, new VectorSearch(target, query.unit(), filters, window,
-                Math.max(window, settings.numCandidates())));
+                Math.max(window, numCandidates)));
         boolean siglip = query.walk() != null && target == VectorSearch.Target.IMAGES;
         List<Hit> hits = new ArrayList<>();
         for (IndexHit hit : found.subList(Math.min(offset, found.size()), found.size())) {

@@ -101,7 +101,7 @@ public class GalleryController {
         Gallery.Query command = query == null ? null : new Gallery.Query(query.text(),
                 query.image() == null ? null : ImageStrings.decode(query.image(), "/query/image"), query.embedding());
         Gallery.SearchResult result = gallery.search(name, new Gallery.SearchCommand(command, request.target(), request.filter(), request.topK(),
-                request.offset(), request.maxNumPatches()));
+                request.offset(), request.numCandidates(), request.maxNumPatches()));
         int first = request.offset() == null ? 0 : request.offset();
         List<SearchHit> hits = new ArrayList<>(result.hits().size());
         for (int i = 0; i < result.hits().size(); i++) {

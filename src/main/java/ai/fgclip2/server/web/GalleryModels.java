@@ -44,7 +44,8 @@ public final class GalleryModels {
     public record SearchQuery(String text, String image, float[] embedding) {
     }
 
-    public record SearchRequest(SearchQuery query, String target, Map<String, Object> filter, Integer topK, Integer offset, Integer maxNumPatches) {
+    public record SearchRequest(SearchQuery query, String target, Map<String, Object> filter, Integer topK, Integer offset, Integer numCandidates,
+                                Integer maxNumPatches) {
     }
 
     public record RegionMatch(int index, float[] box, double score) {

@@ -78,7 +78,7 @@ class BulkIndexJobTest {
             assertThat(held).isGreaterThanOrEqualTo(acknowledged).isLessThan(images);
         }
 
-        Process second = job(work.resolve("photos"), "--batch", "4", "--commit-every", "16");
+        Process second = job(work.resolve("photos"), "--batch", "4", "--commit-every", "16", "--optimize");
         String output = new String(second.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(second.waitFor(300, TimeUnit.SECONDS)).isTrue();
         assertThat(second.exitValue()).as(output).isZero();
@@ -89,6 +89,11 @@ class BulkIndexJobTest {
         assertThat(skipped).isGreaterThanOrEqualTo(acknowledged);
         assertThat(indexed + skipped).isEqualTo(images);
         assertThat(Integer.parseInt(done.group(3))).as("broken.png and empty.jpg").isEqualTo(2);
+        assertThat(output).contains("optimized: one segment");
+        try (var directory = org.apache.lucene.store.FSDirectory.open(work.resolve("index").resolve("photos"));
+             var reader = org.apache.lucene.index.DirectoryReader.open(directory)) {
+            assertThat(reader.leaves()).as("--optimize merged the collection into one segment").hasSize(1);
+        }
 
         try (GalleryIndex index = new LuceneGalleryIndex(work.resolve("index"), HNSW)) {
             assertThat(index.count("photos")).isEqualTo(images);

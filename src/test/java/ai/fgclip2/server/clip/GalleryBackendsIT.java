@@ -182,6 +182,6 @@ class GalleryBackendsIT {
     }
 
     private static Gallery.SearchCommand search(Gallery.Query query, String target, Map<String, Object> filter, int topK, int offset) {
-        return new Gallery.SearchCommand(query, target, filter, topK, offset, null);
+        return new Gallery.SearchCommand(query, target, filter, topK, offset, null, null);
     }
 }

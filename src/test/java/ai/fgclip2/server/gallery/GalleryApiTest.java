@@ -122,6 +122,8 @@ class GalleryApiTest extends E2eServerTest {
         });
         JsonNode all = search(Map.of("query", Map.of("embedding", query), "topK", 6)).path("hits");
         JsonNode page = search(Map.of("query", Map.of("embedding", query), "topK", 3, "offset", 3)).path("hits");
+        JsonNode fewCandidates = search(Map.of("query", Map.of("embedding", query), "topK", 6, "numCandidates", 1)).path("hits");
+        assertThat(fewCandidates.size()).as("a search explores at least offset + topK candidates").isEqualTo(6);
         for (int i = 0; i < 3; i++) {
             assertThat(page.get(i).path("id").asString()).isEqualTo(all.get(3 + i).path("id").asString());
             assertThat(page.get(i).path("rank").asInt()).isEqualTo(4 + i);
@@ -153,6 +155,8 @@ class GalleryApiTest extends E2eServerTest {
         assertProblem(post("/v1/collections/synthetic/items", Map.of("items", List.of(Map.of("id", "f", "image", images.get(0), "metadata", Map.of("colour", "red"))))),
                 400, "invalid-request", "/items/0/metadata/colour");
         assertProblem(search(Map.of("query", Map.of("text", "a"), "filter", Map.of("parity", 1)), 400), 400, "invalid-request", "/filter/parity");
+        assertProblem(search(Map.of("query", Map.of("text", "a"), "numCandidates", 0), 400), 400, "invalid-request", "/numCandidates");
+        assertProblem(search(Map.of("query", Map.of("text", "a"), "numCandidates", 10_001), 413), 413, "limit-exceeded", "/numCandidates");
         assertProblem(post("/v1/collections/missing/items", Map.of("items", List.of(Map.of("id", "f", "image", images.get(0))))), 404, "not-found", null);
         assertProblem(post("/v1/collections", Map.of("name", "Bad Name")), 400, "invalid-request", "/name");
     }

@@ -57,6 +57,36 @@ class LuceneGalleryIndexTest {
     }
 
     @Test
+    void optimizeLeavesOneSegmentThatFindsTheExactBestMatches() throws Exception {
+        try (LuceneGalleryIndex index = new LuceneGalleryIndex(root, HNSW)) {
+            index.create(GalleryFixture.spec("g", DIMENSIONS, false));
+            for (int from = 0; from < GALLERY.items.size(); from += 500) {
+                index.upsert("g", GALLERY.items.subList(from, Math.min(GALLERY.items.size(), from + 500)));
+                index.commit("g"); // a commit per batch, as the bulk job does: one segment each
+            }
+            assertThat(segments()).isGreaterThan(1);
+            index.optimize("g");
+            assertThat(segments()).as("committed as one segment").isEqualTo(1);
+            SplittableRandom random = new SplittableRandom(13);
+            for (int q = 0; q < 10; q++) {
+                float[] query = GalleryFixture.unit(random, DIMENSIONS);
+                List<IndexHit> hits = index.search("g", new VectorSearch(VectorSearch.Target.IMAGES, query, List.of(), 10, 500));
+                List<GalleryFixture.Expected> expected = GALLERY.exact(query, false, 10, item -> true);
+                assertThat(hits).extracting(IndexHit::id).containsExactlyElementsOf(expected.stream().map(GalleryFixture.Expected::id).toList());
+            }
+            assertThat(index.count("g")).isEqualTo(GALLERY.items.size());
+        }
+    }
+
+    /** Segments of the last commit, read from the directory as a fresh process would. */
+    private int segments() throws java.io.IOException {
+        try (org.apache.lucene.store.Directory directory = org.apache.lucene.store.FSDirectory.open(root.resolve("g"));
+             org.apache.lucene.index.DirectoryReader reader = org.apache.lucene.index.DirectoryReader.open(directory)) {
+            return reader.leaves().size();
+        }
+    }
+
+    @Test
     void regionSearchReturnsEachImageOnceWithItsBestRegionEvenUnderAFilter() {
         try (LuceneGalleryIndex index = filled(false)) {
             SplittableRandom random = new SplittableRandom(12);

@@ -198,6 +198,12 @@ public final class ElasticsearchGalleryIndex implements GalleryIndex {
     }
 
     @Override
+    public void optimize(String collection) {
+        // a force merge runs for minutes on a large index: the cluster finishes it as a task, past our request timeout
+        send("POST", "/" + index(collection) + "/_forcemerge?max_num_segments=1&wait_for_completion=false", (JsonNode) null, 200);
+    }
+
+    @Override
     public Optional<StoredItem> get(String collection, String id) {
         Reply reply = send("GET", "/" + index(collection) + "/_doc/" + encode(id), null, 200, 404);
         if (reply.status() == 404 || !reply.body().path("found").asBoolean()) {

@@ -24,6 +24,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.apache.lucene.codecs.KnnVectorsFormat;
@@ -93,6 +95,14 @@ public final class LuceneGalleryIndex implements GalleryIndex {
     private final Path root;
     private final HnswSettings hnsw;
     private final Map<String, Open> open = new HashMap<>();
+    /** Merging segments rebuilds their graph; Lucene can spread that over every core (one worker otherwise). */
+    private final int mergeWorkers = Runtime.getRuntime().availableProcessors();
+    /** Null with one core: Lucene refuses an executor it would not use. */
+    private final ExecutorService mergeExecutor = mergeWorkers == 1 ? null : Executors.newFixedThreadPool(mergeWorkers, runnable -> {
+        Thread thread = new Thread(runnable, "fgclip2-index-merge");
+        thread.setDaemon(true);
+        return thread;
+    });
 
     public LuceneGalleryIndex(Path root, HnswSettings hnsw) {
         this.root = root;
@@ -209,6 +219,18 @@ public final class LuceneGalleryIndex implements GalleryIndex {
             collection(collection).writer().commit();
         } catch (IOException e) {
             throw new IndexException("Cannot commit collection '" + collection + "': " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void optimize(String collection) {
+        Open c = collection(collection);
+        try {
+            c.writer().forceMerge(1);
+            c.writer().commit();
+            c.searchers().maybeRefreshBlocking();
+        } catch (IOException e) {
+            throw new IndexException("Cannot merge collection '" + collection + "': " + e.getMessage(), e);
         }
     }
 
@@ -387,8 +409,8 @@ public final class LuceneGalleryIndex implements GalleryIndex {
         }
         CollectionSpec spec = describe(name).orElseThrow(() -> new IndexException("No collection '" + name + "' under " + root));
         KnnVectorsFormat format = new WideVectorsFormat(spec.quantized()
-                ? new Lucene99HnswScalarQuantizedVectorsFormat(hnsw.maxConnections(), hnsw.beamWidth(), 1, 7, false, null, null)
-                : new Lucene99HnswVectorsFormat(hnsw.maxConnections(), hnsw.beamWidth()));
+                ? new Lucene99HnswScalarQuantizedVectorsFormat(hnsw.maxConnections(), hnsw.beamWidth(), mergeWorkers, 7, false, null, mergeExecutor)
+                : new Lucene99HnswVectorsFormat(hnsw.maxConnections(), hnsw.beamWidth(), mergeWorkers, mergeExecutor));
         IndexWriterConfig config = new IndexWriterConfig().setCodec(new Lucene912Codec() {
             @Override
             public KnnVectorsFormat getKnnVectorsFormatForField(String field) {
@@ -409,14 +431,18 @@ public final class LuceneGalleryIndex implements GalleryIndex {
 
     @Override
     public synchronized void close() {
-        for (Open c : open.values()) {
-            try {
+        try {
+            for (Open c : open.values()) {
                 c.searchers().close();
                 c.writer().close();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            open.clear();
+            if (mergeExecutor != null) {
+                mergeExecutor.shutdown();
             }
         }
-        open.clear();
     }
 }
