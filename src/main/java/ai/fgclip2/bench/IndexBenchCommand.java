@@ -53,16 +53,16 @@ public final class IndexBenchCommand implements Callable<Integer> {
     @Option(names = "--top-k", defaultValue = "10", description = "k of the recall (default: ${DEFAULT-VALUE}).")
     int topK;
 
-    @Option(names = "--candidates", split = ",", defaultValue = "100", description = "num-candidates values to measure, comma-separated (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--candidates", split = ",", defaultValue = "1500", description = "num-candidates values to measure, comma-separated (default: ${DEFAULT-VALUE}).")
     List<Integer> candidates;
 
     @Option(names = "--quantize", description = "int8 scalar-quantized graph search (candidates rescored exactly).")
     boolean quantize;
 
-    @Option(names = "--max-connections", defaultValue = "16", description = "HNSW degree (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-connections", defaultValue = "32", description = "HNSW degree (default: ${DEFAULT-VALUE}).")
     int maxConnections;
 
-    @Option(names = "--beam-width", defaultValue = "100", description = "HNSW construction beam (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--beam-width", defaultValue = "200", description = "HNSW construction beam (default: ${DEFAULT-VALUE}).")
     int beamWidth;
 
     @Option(names = "--optimize", description = "Merge the index into one segment before measuring (what the bulk job's --optimize does).")

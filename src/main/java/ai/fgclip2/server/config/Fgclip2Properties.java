@@ -106,8 +106,8 @@ public record Fgclip2Properties(
      * @param beamWidth      HNSW construction beam (Lucene beamWidth, Elasticsearch ef_construction)
      */
     public record Index(@DefaultValue("lucene") Backend backend, Path dir, @DefaultValue("false") boolean quantize,
-                        @DefaultValue("100") int numCandidates, @DefaultValue("1000") int maxWindow,
-                        @DefaultValue("16") int maxConnections, @DefaultValue("100") int beamWidth,
+                        @DefaultValue("1500") int numCandidates, @DefaultValue("1000") int maxWindow,
+                        @DefaultValue("32") int maxConnections, @DefaultValue("200") int beamWidth,
                         @DefaultValue Elasticsearch elasticsearch) {
         public enum Backend { LUCENE, ELASTICSEARCH }
     }

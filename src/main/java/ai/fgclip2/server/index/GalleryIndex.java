@@ -28,9 +28,8 @@ public interface GalleryIndex extends AutoCloseable {
     void commit(String collection);
 
     /**
-     * Merges the collection into one segment, so that a search walks one graph instead of one per segment
-     * (faster, and the num-candidates budget buys more recall). Costly, about a rebuild of the graph: for a
-     * read-mostly gallery after a bulk load. Committed when it returns (Elasticsearch: started, finishing on
+     * Merges the collection into one segment, so that a search walks one graph instead of one per segment.
+     * Costly (more than building the graph did): for a read-mostly gallery after a bulk load. Committed when it returns (Elasticsearch: started, finishing on
      * the cluster).
      */
     void optimize(String collection);
