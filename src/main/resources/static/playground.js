@@ -15,12 +15,34 @@ const state = {
 
 // ---- HTTP ----
 
+// A service started with fgclip2.security.api-keys answers 401 without a key: the page then asks for one and keeps
+// it for this tab only (sessionStorage), sending it as X-API-Key.
+const KEY_STORE = 'fgclip2-api-key';
+
+function withKey(headers) {
+  const key = sessionStorage.getItem(KEY_STORE);
+  return key ? { ...headers, 'X-API-Key': key } : headers;
+}
+
+async function get(path) {
+  const response = await fetch(path, { headers: withKey({}) });
+  return checked(path, response);
+}
+
 async function post(path, body) {
   const response = await fetch(path, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    headers: withKey({ 'Content-Type': 'application/json' }),
     body: JSON.stringify(body),
   });
+  return checked(path, response);
+}
+
+async function checked(path, response) {
+  if (response.status === 401) {
+    $('api-key-field').hidden = false;
+    throw new Error(`${path}: this service needs an API key; enter it at the top of the page.`);
+  }
   if (!response.ok) {
     let detail = `${response.status} ${response.statusText}`;
     if ((response.headers.get('Content-Type') || '').includes('json')) {
@@ -56,7 +78,7 @@ const format = (p) => p.toFixed(4);
 // ---- model ----
 
 async function loadModel() {
-  const models = await (await fetch('/v1/models')).json();
+  const models = await (await get('/v1/models')).json();
   const model = models.data[0];
   $('model-line').textContent = `Model ${model.id} (${model.variant}, ${model.precision}, revision ${model.revision}) on ${model.provider}`;
   if (model.demo) {
@@ -295,9 +317,7 @@ function outline(g, [x1, y1, x2, y2], colour, caption) {
 // ---- collection search (shown once the service holds a collection) ----
 
 async function loadCollections() {
-  const response = await fetch('/v1/collections');
-  if (!response.ok) throw new Error(`/v1/collections: ${response.status}`);
-  const collections = (await response.json()).data || [];
+  const collections = (await (await get('/v1/collections')).json()).data || [];
   if (collections.length === 0) return; // nothing indexed yet: no search panel
   $('collection').replaceChildren(...collections.map((c) => new Option(c.name, c.name)));
   $('search-panel').hidden = false;
@@ -315,6 +335,15 @@ async function search() {
 
 $('search').addEventListener('click', () => act(search));
 
+$('api-key').addEventListener('change', () => {
+  sessionStorage.setItem(KEY_STORE, $('api-key').value.trim());
+  act(async () => {
+    await loadModel();
+    await loadCollections();
+  });
+});
+
 applyOpacity();
+if (sessionStorage.getItem(KEY_STORE)) $('api-key-field').hidden = false;
 act(loadModel);
 act(loadCollections);

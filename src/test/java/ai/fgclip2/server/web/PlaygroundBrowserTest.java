@@ -58,6 +58,11 @@ class PlaygroundBrowserTest extends E2eServerTest {
     @BeforeAll
     static void startBrowser() throws IOException {
         profile = Files.createTempDirectory("fgclip2-chromium-profile");
+        browser = headlessChromium(profile);
+    }
+
+    /** Debian's Chromium, headless, with a fresh profile and no background traffic; its console log is kept. */
+    static ChromeDriver headlessChromium(Path profile) {
         ChromeOptions options = new ChromeOptions().setBinary(CHROMIUM.toFile());
         options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1400,1800",
@@ -66,7 +71,7 @@ class PlaygroundBrowserTest extends E2eServerTest {
         logs.enable(LogType.BROWSER, Level.ALL);
         options.setCapability("goog:loggingPrefs", logs);
         ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile()).build();
-        browser = new ChromeDriver(service, options);
+        return new ChromeDriver(service, options);
     }
 
     @AfterAll
