@@ -2,6 +2,7 @@ package ai.fgclip2.server.web;
 
 import ai.fgclip2.server.clip.ProblemException;
 import ai.fgclip2.server.pipeline.batch.DeadlineExceededException;
+import ai.fgclip2.server.index.CollectionMissingException;
 import ai.fgclip2.server.index.IndexException;
 import ai.fgclip2.server.pipeline.batch.QueueFullException;
 import jakarta.servlet.http.HttpServletRequest;
@@ -68,6 +69,9 @@ public class ProblemAdvice {
     /** The gallery's index backend failed (I/O, a collection locked by another process, an unreachable cluster). */
     @ExceptionHandler(IndexException.class)
     ResponseEntity<ProblemDetail> index(IndexException e, HttpServletRequest request) {
+        if (e instanceof CollectionMissingException) {
+            return problem(ProblemType.NOT_FOUND, e.getMessage(), null, request);
+        }
         log.warn("Gallery index failure on {} {}: {}", request.getMethod(), request.getRequestURI(), e.getMessage());
         return problem(ProblemType.UNAVAILABLE, "The gallery index failed: " + e.getMessage(), null, request);
     }

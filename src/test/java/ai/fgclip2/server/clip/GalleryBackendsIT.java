@@ -174,8 +174,17 @@ class GalleryBackendsIT {
         assertThat(elasticsearch.delete("crud", "item-3")).isTrue();
         assertThat(elasticsearch.delete("crud", "item-3")).isFalse();
         assertThat(elasticsearch.present("crud", List.of("item-1", "item-3", "zzz"))).isEqualTo(Set.of("item-1"));
+        elasticsearch.optimize("crud"); // a force merge the cluster runs as a task
+        assertThat(elasticsearch.count("crud")).isEqualTo(9);
         elasticsearch.drop("crud");
         assertThat(elasticsearch.describe("crud")).isEmpty();
+
+        // dropped by another process while this one holds its spec: "gone", not a backend failure, and forgotten
+        elasticsearch.create(GalleryFixture.spec("gone", 16, false));
+        new ElasticsearchGalleryIndex(new ElasticsearchSettings(List.of(node.url()), null, null, "fgclip2-test-", Duration.ofSeconds(30)), HNSW).drop("gone");
+        assertThat(elasticsearch.describe("gone")).as("still cached").isPresent();
+        assertThatThrownBy(() -> elasticsearch.upsert("gone", fixture.items)).isInstanceOf(ai.fgclip2.server.index.CollectionMissingException.class);
+        assertThat(elasticsearch.describe("gone")).as("forgotten once the cluster said so").isEmpty();
         GalleryIndex unreachable = new ElasticsearchGalleryIndex(new ElasticsearchSettings(List.of(URI.create("http://127.0.0.1:1/")), null, null,
                 "x-", Duration.ofSeconds(2)), HNSW);
         assertThatThrownBy(() -> unreachable.describe("any")).isInstanceOf(IndexException.class).hasMessageContaining("No Elasticsearch endpoint");

@@ -1,5 +1,6 @@
 package ai.fgclip2.server.index.elasticsearch;
 
+import ai.fgclip2.server.index.CollectionMissingException;
 import ai.fgclip2.server.index.CollectionSpec;
 import ai.fgclip2.server.index.GalleryIndex;
 import ai.fgclip2.server.index.HnswSettings;
@@ -173,6 +174,11 @@ public final class ElasticsearchGalleryIndex implements GalleryIndex {
             }
             bulk.append(action).append('\n').append(doc).append('\n');
         }
+        // a bulk request would create a missing index with a guessed mapping: refuse instead when it was dropped elsewhere
+        if (send("HEAD", "/" + index(collection), null, 200, 404).status() == 404) {
+            specs.remove(collection);
+            throw missing(index(collection));
+        }
         JsonNode reply = send("POST", "/" + index(collection) + "/_bulk?refresh=wait_for", bulk.toString(), "application/x-ndjson", 200).body();
         if (reply.path("errors").asBoolean()) {
             for (JsonNode entry : reply.path("items")) {
@@ -319,6 +325,10 @@ public final class ElasticsearchGalleryIndex implements GalleryIndex {
         return settings.indexPrefix() + collection;
     }
 
+    private static CollectionMissingException missing(String index) {
+        return new CollectionMissingException("The collection's index " + index + " no longer exists on the cluster.");
+    }
+
     private static String encode(String value) {
         return URLEncoder.encode(value, StandardCharsets.UTF_8).replace("+", "%20");
     }
@@ -361,6 +371,10 @@ public final class ElasticsearchGalleryIndex implements GalleryIndex {
                 }
             }
             JsonNode error = json.path("error");
+            if (response.statusCode() == 404 && "index_not_found_exception".equals(error.path("type").asText())) {
+                specs.values().removeIf(spec -> error.path("index").asText().equals(index(spec.name())));
+                throw missing(error.path("index").asText());
+            }
             String reason = error.isObject() ? error.path("type").asText() + ": " + error.path("reason").asText() : json.toString();
             throw new IndexException("Elasticsearch answered " + method + " " + path + " with " + response.statusCode() + ": " + reason);
         }
