@@ -66,8 +66,8 @@ public final class BulkIndexCommand implements Callable<Integer> {
     @Option(names = "--max-num-patches", description = "Patch budget per image (default: the official data-adaptive one).")
     Integer maxNumPatches;
 
-    @Option(names = "--optimize", description = "When done, merge the collection into one segment: one search graph, faster searches; "
-            + "costs more than building the graph did.")
+    @Option(names = "--optimize", description = "When done, merge the collection into one segment: one graph walk per search, cheaper per candidate "
+            + "but less recall per candidate on random vectors (BENCHMARKS.md); costs more than building the graph did.")
     boolean optimize;
 
     @Unmatched
