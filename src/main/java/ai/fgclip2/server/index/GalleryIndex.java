@@ -29,8 +29,8 @@ public interface GalleryIndex extends AutoCloseable {
 
     /**
      * Merges the collection into one segment, so that a search walks one graph instead of one per segment.
-     * Costly (more than building the graph did): for a read-mostly gallery after a bulk load. Committed when it returns (Elasticsearch: started, finishing on
-     * the cluster).
+     * Costly (more than building the graph did): for a read-mostly gallery after a bulk load. Committed when it
+     * returns (Elasticsearch: started, finishing on the cluster).
      */
     void optimize(String collection);
 
