@@ -1,7 +1,9 @@
 package ai.fgclip2.bench;
 
 import ai.fgclip2.exporter.checkpoint.Checkpoint;
+import ai.fgclip2.exporter.export.Exporter;
 import ai.fgclip2.exporter.export.Manifest;
+import ai.fgclip2.exporter.graph.FloatLayers;
 import ai.fgclip2.exporter.synth.SynthSize;
 import ai.fgclip2.exporter.synth.Synthesizer;
 import ai.fgclip2.server.engine.ModelFiles;
@@ -58,6 +60,10 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--int8", description = "Instead of the full run: fp32 against an int8 export of the same checkpoint, interleaved, per case.")
     boolean int8;
+
+    @Option(names = "--float-layers", description = "With --int8: encoder layers the int8 export keeps in float32, as the exporter's "
+            + "option (e.g. first,last), to measure what they cost.")
+    String floatLayers;
 
     @Option(names = "--quick", description = "A short smoke run: fewer iterations, batch sizes and labels.")
     boolean quick;
@@ -130,21 +136,35 @@ public final class BenchCommand implements Callable<Integer> {
 
     /** A synthesized checkpoint of --size (written once into the work dir), or --model-dir; exported once and reused. */
     private ModelFiles prepareModel(String precision) {
-        Path checkpoint = modelDir;
-        if (checkpoint == null) {
-            checkpoint = workDir.resolve("synth-" + size.cliName() + "-seed" + seed);
-            if (!Files.isRegularFile(checkpoint.resolve(Checkpoint.TOKENIZER))) { // written last
-                System.out.printf("synthesizing a %s checkpoint into %s%n", size.cliName(), checkpoint);
-                Synthesizer.write(size, seed, checkpoint);
-            }
+        return ModelLocator.locate(checkpoint(), precision, workDir.resolve("exports"));
+    }
+
+    private Path checkpoint() {
+        if (modelDir != null) {
+            return modelDir;
         }
-        return ModelLocator.locate(checkpoint, precision, workDir.resolve("exports"));
+        Path checkpoint = workDir.resolve("synth-" + size.cliName() + "-seed" + seed);
+        if (!Files.isRegularFile(checkpoint.resolve(Checkpoint.TOKENIZER))) { // written last
+            System.out.printf("synthesizing a %s checkpoint into %s%n", size.cliName(), checkpoint);
+            Synthesizer.write(size, seed, checkpoint);
+        }
+        return checkpoint;
+    }
+
+    /** The int8 export with --float-layers kept in float32, exported once into the work dir. */
+    private ModelFiles int8WithFloatLayers() {
+        FloatLayers layers = FloatLayers.parse(floatLayers);
+        Path target = workDir.resolve("exports").resolve(checkpoint().getFileName() + "-int8-float-" + layers.spec().replace(',', '_'));
+        if (!Files.isRegularFile(target.resolve(Manifest.FILE))) {
+            Exporter.export(checkpoint(), target, new Exporter.Options(Exporter.Precision.INT8, false, layers, true));
+        }
+        return ModelLocator.locate(target, "int8", workDir.resolve("exports"));
     }
 
     /** fp32 and int8 engines of the same checkpoint side by side; both graphs run with the same session settings. */
     private int compareInt8() {
         ModelFiles fp32Model = prepareModel("fp32");
-        ModelFiles int8Model = prepareModel("int8");
+        ModelFiles int8Model = floatLayers == null ? prepareModel("int8") : int8WithFloatLayers();
         EngineSettings settings = EngineSettings.cpu(threads);
         System.out.printf(Locale.ROOT, "Model %s; fp32 %s, int8 %s%n", fp32Model.manifest().variant(), fp32Model.directory(), int8Model.directory());
         try (OnnxEngine fp32Engine = new OnnxEngine(fp32Model, settings, new SimpleMeterRegistry());
