@@ -1,6 +1,8 @@
 package ai.fgclip2.server.web;
 
 import ai.fgclip2.server.config.Fgclip2Properties;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
@@ -40,6 +42,7 @@ public class RequestBodyFilter extends OncePerRequestFilter {
     static final int FORM_FIELD_PARTS = 8;
     private static final String BODY = RequestBodyFilter.class.getName() + ".body";
     private static final int READ_CHUNK = 16 * 1024;
+    public static final String BUFFERED_METRIC = "fgclip2.http.buffered.bytes";
 
     private final long maxBytes;
     private final Duration readTimeout;
@@ -47,12 +50,14 @@ public class RequestBodyFilter extends OncePerRequestFilter {
     private final int maxParts;
     private final AtomicLong buffered = new AtomicLong();
 
-    public RequestBodyFilter(Fgclip2Properties properties) {
+    public RequestBodyFilter(Fgclip2Properties properties, MeterRegistry registry) {
         Fgclip2Properties.Limits limits = properties.limits();
         this.maxBytes = limits.maxRequestBytes();
         this.readTimeout = limits.requestReadTimeout();
         this.maxBuffered = limits.maxBufferedRequestBytes();
         this.maxParts = limits.maxItems() + FORM_FIELD_PARTS;
+        Gauge.builder(BUFFERED_METRIC, buffered, AtomicLong::get).baseUnit("bytes")
+                .description("Request body bytes held in memory: being received or in use by their request").register(registry);
     }
 
     @Override
@@ -151,6 +156,10 @@ public class RequestBodyFilter extends OncePerRequestFilter {
 
         @Override
         public void onComplete(AsyncEvent event) {
+            release();
+        }
+
+        private void release() {
             if (released.compareAndSet(false, true)) {
                 buffered.addAndGet(-body.size());
             }
@@ -170,6 +179,7 @@ public class RequestBodyFilter extends OncePerRequestFilter {
             if (!answered.compareAndSet(false, true)) {
                 return;
             }
+            release(); // a refused body is garbage now: give its bytes back before the answer reaches the client
             try {
                 ProblemResponses.write(response, ProblemAdvice.body(type, detail, null, request.getRequestURI()), true);
             } catch (IOException e) {
