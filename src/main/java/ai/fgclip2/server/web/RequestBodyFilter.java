@@ -43,6 +43,8 @@ public class RequestBodyFilter extends OncePerRequestFilter {
     private static final String BODY = RequestBodyFilter.class.getName() + ".body";
     private static final int READ_CHUNK = 16 * 1024;
     public static final String BUFFERED_METRIC = "fgclip2.http.buffered.bytes";
+    private static final String OVER_BUDGET = "The server is receiving too many request bodies at once "
+            + "(fgclip2.limits.max-buffered-request-bytes); retry later.";
 
     private final long maxBytes;
     private final Duration readTimeout;
@@ -81,9 +83,17 @@ public class RequestBodyFilter extends OncePerRequestFilter {
                     + " bytes; the limit is " + maxBytes + " (fgclip2.limits.max-request-bytes).", null, request.getRequestURI()), true);
             return;
         }
+        // a declared length is reserved whole before a byte is read: of two bodies that cannot both fit, the later
+        // is refused at once (not after part of it was read, and never both at the threshold)
+        if (declared > 0 && buffered.addAndGet(declared) > maxBuffered) {
+            buffered.addAndGet(-declared);
+            response.setHeader(HttpHeaders.RETRY_AFTER, "1");
+            ProblemResponses.write(response, ProblemAdvice.body(ProblemType.OVERLOADED, OVER_BUDGET, null, request.getRequestURI()), true);
+            return;
+        }
         AsyncContext async = request.startAsync();
         async.setTimeout(readTimeout.toMillis());
-        BodyReader reader = new BodyReader(request, response, async);
+        BodyReader reader = new BodyReader(request, response, async, Math.max(declared, 0));
         async.addListener(reader);
         reader.input.setReadListener(reader);
     }
@@ -102,12 +112,17 @@ public class RequestBodyFilter extends OncePerRequestFilter {
         private final AtomicBoolean answered = new AtomicBoolean();
         private final AtomicBoolean released = new AtomicBoolean();
         private final byte[] chunk = new byte[READ_CHUNK];
+        /** Bytes this body holds of the shared budget: its declared length, or what a chunked body has received. */
+        private final AtomicLong held;
+        private final boolean reserved;
 
-        BodyReader(HttpServletRequest request, HttpServletResponse response, AsyncContext async) throws IOException {
+        BodyReader(HttpServletRequest request, HttpServletResponse response, AsyncContext async, long declared) throws IOException {
             this.request = request;
             this.response = response;
             this.async = async;
             this.input = request.getInputStream();
+            this.held = new AtomicLong(declared);
+            this.reserved = declared > 0;
         }
 
         @Override
@@ -121,12 +136,14 @@ public class RequestBodyFilter extends OncePerRequestFilter {
                     refuse(ProblemType.LIMIT_EXCEEDED, "The request body is larger than " + maxBytes + " bytes (fgclip2.limits.max-request-bytes).");
                     return;
                 }
-                if (buffered.addAndGet(n) > maxBuffered) {
-                    buffered.addAndGet(-n);
-                    response.setHeader(HttpHeaders.RETRY_AFTER, "1");
-                    refuse(ProblemType.OVERLOADED, "The server is receiving too many request bodies at once "
-                            + "(fgclip2.limits.max-buffered-request-bytes); retry later.");
-                    return;
+                if (!reserved) {
+                    if (buffered.addAndGet(n) > maxBuffered) {
+                        buffered.addAndGet(-n);
+                        response.setHeader(HttpHeaders.RETRY_AFTER, "1");
+                        refuse(ProblemType.OVERLOADED, OVER_BUDGET);
+                        return;
+                    }
+                    held.addAndGet(n);
                 }
                 body.write(chunk, 0, n);
             }
@@ -161,7 +178,7 @@ public class RequestBodyFilter extends OncePerRequestFilter {
 
         private void release() {
             if (released.compareAndSet(false, true)) {
-                buffered.addAndGet(-body.size());
+                buffered.addAndGet(-held.get());
             }
         }
 
