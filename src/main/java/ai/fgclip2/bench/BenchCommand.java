@@ -153,12 +153,8 @@ public final class BenchCommand implements Callable<Integer> {
 
     /** The int8 export with --float-layers kept in float32, exported once into the work dir. */
     private ModelFiles int8WithFloatLayers() {
-        FloatLayers layers = FloatLayers.parse(floatLayers);
-        Path target = workDir.resolve("exports").resolve(checkpoint().getFileName() + "-int8-float-" + layers.spec().replace(',', '_'));
-        if (!Files.isRegularFile(target.resolve(Manifest.FILE))) {
-            Exporter.export(checkpoint(), target, new Exporter.Options(Exporter.Precision.INT8, false, layers, true));
-        }
-        return ModelLocator.locate(target, "int8", workDir.resolve("exports"));
+        Exporter.Options options = new Exporter.Options(Exporter.Precision.INT8, false, FloatLayers.parse(floatLayers), true);
+        return ModelLocator.locate(checkpoint(), options, workDir.resolve("exports"));
     }
 
     /** fp32 and int8 engines of the same checkpoint side by side; both graphs run with the same session settings. */

@@ -39,8 +39,13 @@ public final class ModelLocator {
     }
 
     public static ModelFiles locate(Path configured, Exporter.Precision precision, Path cacheDir) {
+        return locate(configured, new Exporter.Options(precision, false), cacheDir);
+    }
+
+    /** @param options what a checkpoint is exported with (precision, float32 layers of an int8 export); part of the cache key */
+    public static ModelFiles locate(Path configured, Exporter.Options options, Path cacheDir) {
         if (configured == null) {
-            return demo(cacheDir, precision);
+            return demo(cacheDir, options);
         }
         if (!Files.exists(configured)) {
             throw new CheckpointException("fgclip2.model.dir=" + configured + ": the folder does not exist");
@@ -55,15 +60,15 @@ public final class ModelLocator {
         if (Files.isRegularFile(configured.resolve(Checkpoint.CONFIG))) {
             Checkpoint checkpoint = Checkpoint.open(configured);
             String digest = Exporter.digest(checkpoint);
-            Path target = cacheDir.resolve(digest.substring(0, 16) + "-" + precision.manifestName());
-            ModelFiles files = exportOnce(checkpoint, () -> digest, target, precision, false);
+            Path target = cacheDir.resolve(digest.substring(0, 16) + "-" + exportName(options));
+            ModelFiles files = exportOnce(checkpoint, () -> digest, target, options, false);
             return new ModelFiles(files.directory(), files.manifest(), modelId(files.manifest(), configured), files.revision(), false);
         }
         throw new CheckpointException("fgclip2.model.dir=" + configured + " holds neither an exported model (manifest.json) "
                 + "nor a Hugging Face checkpoint (config.json, model.safetensors, tokenizer.json)");
     }
 
-    private static ModelFiles demo(Path cacheDir, Exporter.Precision precision) {
+    private static ModelFiles demo(Path cacheDir, Exporter.Options options) {
         Path checkpoint = cacheDir.resolve("demo-tiny-seed" + DEMO_SEED + "-checkpoint");
         if (!Files.isRegularFile(checkpoint.resolve(Checkpoint.TOKENIZER))) {
             log.info("Writing the built-in demo checkpoint to {}", checkpoint);
@@ -72,19 +77,19 @@ public final class ModelLocator {
             publish(staging, checkpoint);
         }
         Checkpoint demoCheckpoint = Checkpoint.open(checkpoint);
-        ModelFiles files = exportOnce(demoCheckpoint, () -> Exporter.digest(demoCheckpoint), cacheDir.resolve("demo-tiny-seed" + DEMO_SEED + "-" + precision.manifestName()), precision, true);
+        ModelFiles files = exportOnce(demoCheckpoint, () -> Exporter.digest(demoCheckpoint), cacheDir.resolve("demo-tiny-seed" + DEMO_SEED + "-" + exportName(options)), options, true);
         log.warn("No fgclip2.model.dir configured: serving the built-in DEMO model (random weights, UNTRAINED: its scores mean nothing). "
                 + "Set fgclip2.model.dir to a FG-CLIP 2 checkpoint or export for real results.");
         return new ModelFiles(files.directory(), files.manifest(), "fgclip2-demo-untrained", files.revision(), true);
     }
 
     /** Exports unless {@code target} holds a finished export; the digest is only computed for an export. */
-    private static ModelFiles exportOnce(Checkpoint checkpoint, Supplier<String> digest, Path target, Exporter.Precision precision, boolean demo) {
+    private static ModelFiles exportOnce(Checkpoint checkpoint, Supplier<String> digest, Path target, Exporter.Options options, boolean demo) {
         if (!Files.isRegularFile(target.resolve(Manifest.FILE))) {
-            log.info("Exporting {} to {} ({})", checkpoint.directory(), target, precision.manifestName());
+            log.info("Exporting {} to {} ({})", checkpoint.directory(), target, exportName(options));
             long start = System.nanoTime();
             Path staging = staging(target);
-            Exporter.export(checkpoint, digest.get(), staging, new Exporter.Options(precision, false));
+            Exporter.export(checkpoint, digest.get(), staging, options);
             publish(staging, target);
             log.info("Export finished in {} s", String.format(Locale.ROOT, "%.1f", (System.nanoTime() - start) / 1e9));
         } else {
@@ -92,6 +97,12 @@ public final class ModelLocator {
         }
         Manifest manifest = Manifest.read(target);
         return new ModelFiles(realPath(target), manifest, manifest.variant(), shortDigest(manifest), demo);
+    }
+
+    /** fp32, fp16, int8, or int8-float-first_last for an int8 export that keeps layers in float32. */
+    private static String exportName(Exporter.Options options) {
+        String precision = options.precision().manifestName();
+        return options.floatLayers().isEmpty() ? precision : precision + "-float-" + options.floatLayers().spec().replace(',', '_');
     }
 
     private static String modelId(Manifest manifest, Path configured) {

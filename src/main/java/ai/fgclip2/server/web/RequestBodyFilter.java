@@ -85,8 +85,7 @@ public class RequestBodyFilter extends OncePerRequestFilter {
         }
         // a declared length is reserved whole before a byte is read: of two bodies that cannot both fit, the later
         // is refused at once (not after part of it was read, and never both at the threshold)
-        if (declared > 0 && buffered.addAndGet(declared) > maxBuffered) {
-            buffered.addAndGet(-declared);
+        if (declared > 0 && !take(declared)) {
             response.setHeader(HttpHeaders.RETRY_AFTER, "1");
             ProblemResponses.write(response, ProblemAdvice.body(ProblemType.OVERLOADED, OVER_BUDGET, null, request.getRequestURI()), true);
             return;
@@ -96,6 +95,15 @@ public class RequestBodyFilter extends OncePerRequestFilter {
         BodyReader reader = new BodyReader(request, response, async, Math.max(declared, 0));
         async.addListener(reader);
         reader.input.setReadListener(reader);
+    }
+
+    /** Takes bytes of the shared budget, or nothing when they would not fit. */
+    private boolean take(long bytes) {
+        if (buffered.addAndGet(bytes) > maxBuffered) {
+            buffered.addAndGet(-bytes);
+            return false;
+        }
+        return true;
     }
 
     private static boolean hasBody(HttpServletRequest request) {
@@ -137,8 +145,7 @@ public class RequestBodyFilter extends OncePerRequestFilter {
                     return;
                 }
                 if (!reserved) {
-                    if (buffered.addAndGet(n) > maxBuffered) {
-                        buffered.addAndGet(-n);
+                    if (!take(n)) {
                         response.setHeader(HttpHeaders.RETRY_AFTER, "1");
                         refuse(ProblemType.OVERLOADED, OVER_BUDGET);
                         return;
