@@ -21,10 +21,15 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import picocli.CommandLine;
@@ -68,7 +73,19 @@ public final class IndexBenchCommand implements Callable<Integer> {
     @Option(names = "--optimize", description = "Merge the index into one segment before measuring (what the bulk job's --optimize does).")
     boolean optimize;
 
-    @Option(names = "--dir", description = "Index directory (default: a temporary one, deleted afterwards).")
+    @Option(names = "--writers", description = "Threads writing to the index at once (default: one per core).")
+    int writers = Runtime.getRuntime().availableProcessors();
+
+    @Option(names = "--batch", defaultValue = "1000", description = "Vectors per write call; each call ends with a refresh, which "
+            + "flushes a segment, as the bulk job's batches do (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--writer-buffer-mb", defaultValue = "16", description = "Lucene's writer buffer: with large batches, segments "
+            + "are flushed at this size (default: ${DEFAULT-VALUE}, Lucene's and the service's).")
+    double writerBufferMb;
+
+    @Option(names = "--dir", description = "Index directory (default: a temporary one, deleted afterwards). An index of the same "
+            + "--vectors already there is measured again without rebuilding it (the vectors are the same: fixed seed).")
     Path dir;
 
     @Option(names = "--bulk-images", description = "Instead of the vector benchmark: write this many 640x480 JPEGs, embed them plainly "
@@ -93,32 +110,19 @@ public final class IndexBenchCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "%d random unit vectors of %d dimensions, HNSW m=%d beam=%d, %s%n", vectors, dimensions, maxConnections, beamWidth,
                 quantize ? "int8 scalar quantization + exact rescoring" : "float32");
         HnswSettings hnsw = new HnswSettings(maxConnections, beamWidth);
-        try (LuceneGalleryIndex writer = new LuceneGalleryIndex(root, hnsw)) {
-            writer.create(new CollectionSpec("bench", "random", "bench", "fp32", dimensions, Map.of(), quantize));
-            long start = System.nanoTime();
-            for (int from = 0; from < vectors; from += 1000) {
-                List<IndexItem> chunk = new ArrayList<>(1000);
-                for (int i = from; i < Math.min(vectors, from + 1000); i++) {
-                    chunk.add(new IndexItem(Integer.toString(i), Metadata.EMPTY, data[i], List.of()));
-                }
-                writer.upsert("bench", chunk);
-                if (from % 100_000 == 0 && from > 0) {
-                    System.out.printf(Locale.ROOT, "  %d indexed, %.0f s%n", from, (System.nanoTime() - start) / 1e9);
-                }
-            }
-            writer.commit("bench");
-            System.out.printf(Locale.ROOT, "indexing: %.1f s (%.0f vectors/s) to a commit%n", (System.nanoTime() - start) / 1e9,
-                    vectors / ((System.nanoTime() - start) / 1e9));
-            if (optimize) {
-                long mergeStart = System.nanoTime();
-                writer.optimize("bench");
-                System.out.printf(Locale.ROOT, "optimize (merge into one segment): %.1f s%n", (System.nanoTime() - mergeStart) / 1e9);
-            }
-            writer.close(); // waits for the background merges: sizes and latency below are of the settled index
-            System.out.printf(Locale.ROOT, "indexing with merges settled: %.1f s%n", (System.nanoTime() - start) / 1e9);
+        if (Files.isDirectory(root.resolve("bench"))) {
+            System.out.printf(Locale.ROOT, "measuring the index already in %s%n", root);
+        } else {
+            build(root, hnsw, data);
         }
         printSizes(root.resolve("bench"));
         try (LuceneGalleryIndex index = new LuceneGalleryIndex(root, hnsw)) {
+            long indexed = index.count("bench");
+            boolean quantized = index.describe("bench").orElseThrow().quantized();
+            if (indexed != vectors || quantized != quantize) {
+                throw new IllegalStateException("the index in " + root + " holds " + indexed + (quantized ? " quantized" : " float32")
+                        + " vectors, not what the options ask for");
+            }
             float[][] queryVectors = new float[queries][];
             for (int q = 0; q < queries; q++) {
                 queryVectors[q] = unit(random);
@@ -155,6 +159,50 @@ public final class IndexBenchCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** Writes the vectors from --writers threads in calls of --batch, commits, then lets the merges settle. */
+    private void build(Path root, HnswSettings hnsw, float[][] data) throws Exception {
+        System.out.printf(Locale.ROOT, "writing: %d threads, %d vectors per call, writer buffer %.0f MB%n", writers, batch, writerBufferMb);
+        try (LuceneGalleryIndex writer = new LuceneGalleryIndex(root, hnsw, writerBufferMb)) {
+            writer.create(new CollectionSpec("bench", "random", "bench", "fp32", dimensions, Map.of(), quantize));
+            long start = System.nanoTime();
+            AtomicInteger nextBatch = new AtomicInteger();
+            AtomicInteger written = new AtomicInteger();
+            int batches = (vectors + batch - 1) / batch;
+            ExecutorService threads = Executors.newFixedThreadPool(writers);
+            List<Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < writers; t++) {
+                done.add(threads.submit(() -> {
+                    for (int b = nextBatch.getAndIncrement(); b < batches; b = nextBatch.getAndIncrement()) {
+                        List<IndexItem> items = new ArrayList<>(batch);
+                        for (int i = b * batch; i < Math.min(vectors, (b + 1) * batch); i++) {
+                            items.add(new IndexItem(Integer.toString(i), Metadata.EMPTY, data[i], List.of()));
+                        }
+                        writer.upsert("bench", items);
+                        int before = written.getAndAdd(items.size());
+                        if ((before + items.size()) / 100_000 > before / 100_000) {
+                            System.out.printf(Locale.ROOT, "  %d indexed, %.0f s%n", before + items.size(), (System.nanoTime() - start) / 1e9);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> writing : done) {
+                writing.get();
+            }
+            threads.shutdown();
+            writer.commit("bench");
+            System.out.printf(Locale.ROOT, "indexing: %.1f s (%.0f vectors/s) to a commit%n", (System.nanoTime() - start) / 1e9,
+                    vectors / ((System.nanoTime() - start) / 1e9));
+            if (optimize) {
+                long mergeStart = System.nanoTime();
+                writer.optimize("bench");
+                System.out.printf(Locale.ROOT, "optimize (merge into one segment): %.1f s%n", (System.nanoTime() - mergeStart) / 1e9);
+            }
+            writer.close(); // waits for the background merges: sizes and latency below are of the settled index
+            System.out.printf(Locale.ROOT, "indexing with merges settled: %.1f s%n", (System.nanoTime() - start) / 1e9);
+        }
     }
 
     /** Plain embedding of a folder, then the bulk job over the same folder, one after the other in this JVM. */
@@ -205,13 +253,19 @@ public final class IndexBenchCommand implements Callable<Integer> {
     }
 
     private Set<String> exactTop(float[][] data, float[] query) {
-        double[] scores = new double[data.length];
+        // a min-heap of the best topK so far: a million vectors need no sort of a million scores
+        PriorityQueue<double[]> best = new PriorityQueue<>(Comparator.comparingDouble((double[] scored) -> scored[0]));
         for (int i = 0; i < data.length; i++) {
-            scores[i] = Scoring.dot(data[i], query);
+            double score = Scoring.dot(data[i], query);
+            if (best.size() < topK) {
+                best.add(new double[] {score, i});
+            } else if (score > best.peek()[0]) {
+                best.poll();
+                best.add(new double[] {score, i});
+            }
         }
         Set<String> ids = new HashSet<>();
-        IntStream.range(0, data.length).boxed().sorted(Comparator.comparingDouble((Integer i) -> -scores[i])).limit(topK)
-                .forEach(i -> ids.add(Integer.toString(i)));
+        best.forEach(scored -> ids.add(Integer.toString((int) scored[1])));
         return ids;
     }
 

@@ -6,6 +6,7 @@ import ai.fgclip2.server.engine.EngineSettings;
 import ai.fgclip2.server.engine.ModelFiles;
 import ai.fgclip2.server.engine.ModelLocator;
 import ai.fgclip2.server.engine.onnx.OnnxEngine;
+import ai.fgclip2.server.pipeline.DecodeBudget;
 import ai.onnxruntime.OrtException;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
@@ -54,7 +55,7 @@ final class OfflineModel {
         OnnxEngine engine = new OnnxEngine(files, settings, new SimpleMeterRegistry());
         try {
             ClipServices services = new ClipServices(engine, new ClipServices.Settings(new ClipServices.Batching(32, 8, Duration.ofMillis(2), 1 << 20),
-                    LIMITS, 200_000_000L, 0, cacheDir.resolve("vocabularies")), new SimpleMeterRegistry());
+                    LIMITS, 200_000_000L, DecodeBudget.quarterOfHeap(), 0, cacheDir.resolve("vocabularies")), new SimpleMeterRegistry());
             System.err.printf("model %s (revision %s, %s) on %s%s%n", files.id(), files.revision(), files.manifest().precision(), engine.provider(),
                     files.demo() ? " [DEMO MODEL, UNTRAINED]" : "");
             return new Loaded(engine, services);

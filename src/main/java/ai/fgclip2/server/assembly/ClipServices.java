@@ -15,6 +15,7 @@ import ai.fgclip2.server.clip.Vocabulary;
 import ai.fgclip2.server.clip.VocabularyBuilder;
 import ai.fgclip2.server.clip.ZeroShotClassifier;
 import ai.fgclip2.server.engine.InferenceEngine;
+import ai.fgclip2.server.pipeline.DecodeBudget;
 import ai.fgclip2.server.pipeline.ImageEncoder;
 import ai.fgclip2.server.pipeline.RegionEncoder;
 import ai.fgclip2.server.pipeline.TextEncoder;
@@ -42,15 +43,17 @@ public final class ClipServices implements AutoCloseable {
     /**
      * @param textCacheEntries  label/template embedding cache size
      * @param maxImagePixels    width x height an image may have
+     * @param maxDecodingPixels declared pixels decoding at once over all requests (DecodeBudget)
      * @param vocabularyDir     where registered vocabularies are persisted
      */
-    public record Settings(Batching batching, Limits limits, long maxImagePixels, int textCacheEntries, Path vocabularyDir) {
+    public record Settings(Batching batching, Limits limits, long maxImagePixels, long maxDecodingPixels, int textCacheEntries, Path vocabularyDir) {
     }
 
     private final InferenceEngine engine;
     private final TextTokenizer tokenizer;
     private final TextEmbeddingCache textCache;
     private final ImagePreprocessor preprocessor;
+    private final DecodeBudget decodeBudget;
     private final TextEncoder texts;
     private final ImageEncoder images;
     private final ClipPipeline pipeline;
@@ -75,7 +78,8 @@ public final class ClipServices implements AutoCloseable {
         Batching batching = settings.batching();
         this.texts = new TextEncoder(tokenizer, engine, textCache, new BatcherConfig("text", batching.textMaxBatch(), batching.maxWait(), batching.queueCapacity(), 1),
                 registry, spans);
-        this.images = new ImageEncoder(preprocessor, engine, new BatcherConfig("image", batching.imageMaxBatch(), batching.maxWait(), batching.queueCapacity(), 1),
+        this.decodeBudget = new DecodeBudget(settings.maxDecodingPixels(), settings.maxImagePixels(), settings.limits().inferenceDeadline());
+        this.images = new ImageEncoder(preprocessor, decodeBudget, engine, new BatcherConfig("image", batching.imageMaxBatch(), batching.maxWait(), batching.queueCapacity(), 1),
                 registry, spans);
         Manifest.Scores scores = manifest.scores();
         this.pipeline = new ClipPipeline(texts, images, new RegionEncoder(images, engine), new InputChecks(settings.limits()),
@@ -102,6 +106,10 @@ public final class ClipServices implements AutoCloseable {
 
     public ImagePreprocessor preprocessor() {
         return preprocessor;
+    }
+
+    public DecodeBudget decodeBudget() {
+        return decodeBudget;
     }
 
     public TextEncoder texts() {

@@ -41,7 +41,7 @@ public final class OfflinePipeline implements AutoCloseable {
         engine = new OnnxEngine(files, new EngineSettings(e.provider(), e.intraOpThreads(), e.cudaDevice()), registry);
         // no label cache: a bulk job embeds each text once
         services = new ClipServices(engine, new ClipServices.Settings(new ClipServices.Batching(b.textMaxBatch(), b.imageMaxBatch(), b.maxWait(),
-                b.queueCapacity()), l.clipLimits(), l.maxImagePixels(), 0, settings.cache().vocabularyDir()), registry);
+                b.queueCapacity()), l.clipLimits(), l.maxImagePixels(), l.decodingPixels(), 0, settings.cache().vocabularyDir()), registry);
         pipeline = services.pipeline();
         index = GalleryConfiguration.galleryIndex(settings.index(), settings.cache().dir());
         gallery = GalleryConfiguration.gallery(pipeline, index, engine, settings.index());

@@ -42,8 +42,11 @@ public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder
         return inputs.stream().map(image -> imageStep(image, () -> images.preprocess(image.bytes(), maxNumPatches))).toList();
     }
 
-    /** The decoded original of a one-image request, for callers that draw over it; the work budget as above. */
-    public RgbImage decode(ImageInput image, Integer maxNumPatches) {
+    /**
+     * The decoded original of a one-image request, for callers that draw over it; the work budget as above. Close it
+     * when done with the pixels: it holds their decoding room.
+     */
+    public ImageEncoder.DecodedImage decode(ImageInput image, Integer maxNumPatches) {
         checkWork(List.of(image), maxNumPatches);
         return imageStep(image, () -> images.decode(image.bytes()));
     }

@@ -1,6 +1,7 @@
 package ai.fgclip2.server.clip;
 
 import ai.fgclip2.server.pipeline.Admission;
+import ai.fgclip2.server.pipeline.ImageEncoder;
 import ai.fgclip2.server.pipeline.TextEncoder.EncodedText;
 import ai.fgclip2.server.pipeline.image.PreprocessedImage;
 import ai.fgclip2.server.pipeline.image.RgbImage;
@@ -36,31 +37,33 @@ public final class DenseSimilarity {
         InputChecks checks = pipeline.checks();
         List<String> texts = checks.texts(command.texts(), "texts", checks.limits().maxDenseTexts());
         Integer budget = checks.maxNumPatches(command.maxNumPatches());
-        RgbImage original = pipeline.decode(command.image(), budget);
-        PreprocessedImage prepared = pipeline.preprocess(original, budget);
-        // the region graph computes the dense map; one full-image box is its cheapest valid input
-        float[][] fullImage = {{0, 0, prepared.originalWidth(), prepared.originalHeight()}};
-        float[] dense;
-        List<EncodedText> encoded;
-        try (Admission admission = pipeline.admit(texts.size(), 1)) {
-            CompletableFuture<List<EncodedText>> textFuture = pipeline.texts().encode(texts, TextWalk.BOX, admission);
-            dense = Await.result(pipeline.encodeRegions(new ClipPipeline.BoxedImage(prepared, fullImage), admission), admission).dense();
-            encoded = Await.result(textFuture, admission);
-        }
-        int rows = prepared.grid().rows();
-        int cols = prepared.grid().cols();
-        int hidden = dense.length / (rows * cols);
-        List<TextMap> maps = new ArrayList<>(texts.size());
-        float[] cell = new float[hidden];
-        for (int t = 0; t < texts.size(); t++) {
-            float[] textUnit = Scoring.normalize(encoded.get(t).embedding());
-            float[][] map = new float[rows][cols];
-            for (int p = 0; p < rows * cols; p++) {
-                System.arraycopy(dense, p * hidden, cell, 0, hidden);
-                map[p / cols][p % cols] = (float) Scoring.cosine(cell, textUnit);
+        // the original stays in memory until the maps are made: its decoding room is held as long
+        try (ImageEncoder.DecodedImage decoded = pipeline.decode(command.image(), budget)) {
+            PreprocessedImage prepared = pipeline.preprocess(decoded.image(), budget);
+            // the region graph computes the dense map; one full-image box is its cheapest valid input
+            float[][] fullImage = {{0, 0, prepared.originalWidth(), prepared.originalHeight()}};
+            float[] dense;
+            List<EncodedText> encoded;
+            try (Admission admission = pipeline.admit(texts.size(), 1)) {
+                CompletableFuture<List<EncodedText>> textFuture = pipeline.texts().encode(texts, TextWalk.BOX, admission);
+                dense = Await.result(pipeline.encodeRegions(new ClipPipeline.BoxedImage(prepared, fullImage), admission), admission).dense();
+                encoded = Await.result(textFuture, admission);
             }
-            maps.add(new TextMap(texts.get(t), map));
+            int rows = prepared.grid().rows();
+            int cols = prepared.grid().cols();
+            int hidden = dense.length / (rows * cols);
+            List<TextMap> maps = new ArrayList<>(texts.size());
+            float[] cell = new float[hidden];
+            for (int t = 0; t < texts.size(); t++) {
+                float[] textUnit = Scoring.normalize(encoded.get(t).embedding());
+                float[][] map = new float[rows][cols];
+                for (int p = 0; p < rows * cols; p++) {
+                    System.arraycopy(dense, p * hidden, cell, 0, hidden);
+                    map[p / cols][p % cols] = (float) Scoring.cosine(cell, textUnit);
+                }
+                maps.add(new TextMap(texts.get(t), map));
+            }
+            return new Maps(prepared, decoded.image(), maps);
         }
-        return new Maps(prepared, original, maps);
     }
 }

@@ -1,6 +1,7 @@
 package ai.fgclip2.server.config;
 
 import ai.fgclip2.server.engine.EngineSettings;
+import ai.fgclip2.server.pipeline.DecodeBudget;
 import java.nio.file.Path;
 import java.net.URI;
 import java.time.Duration;
@@ -49,6 +50,8 @@ public record Fgclip2Properties(
      * @param maxRequestBytes         body bytes of one request, whatever its transfer encoding (multipart included)
      * @param requestReadTimeout      time from the end of the headers until the whole body has arrived (408 after it)
      * @param maxBufferedRequestBytes body bytes buffered for all requests together (429 beyond it)
+     * @param maxDecodingPixels       declared pixels decoding at once over all requests; unset = a quarter of the heap at
+     *                                {@value DecodeBudget#BYTES_PER_PIXEL} bytes a pixel (images wait for room, 429 after the deadline)
      */
     public record Limits(@DefaultValue("67108864") long maxRequestBytes, @DefaultValue("60s") Duration requestReadTimeout,
                          @DefaultValue("268435456") long maxBufferedRequestBytes, @DefaultValue("64") int maxItems,
@@ -56,7 +59,11 @@ public record Fgclip2Properties(
                          @DefaultValue("256") int maxBoxes, @DefaultValue("40000000") long maxImagePixels, @DefaultValue("4096") int maxNumPatches,
                          @DefaultValue("32") int maxDenseTexts, @DefaultValue("300s") Duration inferenceDeadline,
                          @DefaultValue("160000000") long maxRequestPixels, @DefaultValue("65536") int maxRequestPatches,
-                         @DefaultValue("10000") int maxDetections) {
+                         @DefaultValue("10000") int maxDetections, Long maxDecodingPixels) {
+
+        public long decodingPixels() {
+            return maxDecodingPixels != null ? maxDecodingPixels : DecodeBudget.quarterOfHeap();
+        }
 
         /** The limits the use cases enforce, whatever the front end (HTTP, offline jobs). */
         public ai.fgclip2.server.clip.Limits clipLimits() {

@@ -71,7 +71,7 @@ public class ModelConfiguration {
         Fgclip2Properties.Limits limits = properties.limits();
         return new ClipServices(engine, new ClipServices.Settings(
                 new ClipServices.Batching(batching.textMaxBatch(), batching.imageMaxBatch(), batching.maxWait(), batching.queueCapacity()),
-                limits.clipLimits(), limits.maxImagePixels(), properties.cache().textEmbeddings(), properties.cache().vocabularyDir()), registry, spans);
+                limits.clipLimits(), limits.maxImagePixels(), limits.decodingPixels(), properties.cache().textEmbeddings(), properties.cache().vocabularyDir()), registry, spans);
     }
 
     /** Spans in each request's trace, exported over OTLP only when an endpoint is configured (README, Observability). */

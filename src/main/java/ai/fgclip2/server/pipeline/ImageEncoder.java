@@ -9,6 +9,7 @@ import ai.fgclip2.server.pipeline.batch.TraceSpans;
 import ai.fgclip2.server.pipeline.image.ImagePreprocessor;
 import ai.fgclip2.server.pipeline.image.RgbImage;
 import ai.fgclip2.server.pipeline.image.PreprocessedImage;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.util.ArrayList;
@@ -33,24 +34,37 @@ public final class ImageEncoder implements AutoCloseable {
         }
     }
 
+    /** An image's pixels and their decoding room: close it when the pixels are no longer needed. */
+    public record DecodedImage(RgbImage image, DecodeBudget.Lease room) implements AutoCloseable {
+        @Override
+        public void close() {
+            room.close();
+        }
+    }
+
     private final ImagePreprocessor preprocessor;
+    private final DecodeBudget decodeBudget;
     private final DynamicBatcher<Job, InferenceEngine.ImageFeatures> batcher;
     private final Timer decodeTimer;
     private final Timer preprocessTimer;
     private final TraceSpans spans;
 
-    public ImageEncoder(ImagePreprocessor preprocessor, InferenceEngine engine, BatcherConfig batching, MeterRegistry registry) {
-        this(preprocessor, engine, batching, registry, TraceSpans.NONE);
+    public ImageEncoder(ImagePreprocessor preprocessor, DecodeBudget decodeBudget, InferenceEngine engine, BatcherConfig batching, MeterRegistry registry) {
+        this(preprocessor, decodeBudget, engine, batching, registry, TraceSpans.NONE);
     }
 
     /** @param spans records {@code fgclip2.decode} and the batcher's spans in each request's trace */
-    public ImageEncoder(ImagePreprocessor preprocessor, InferenceEngine engine, BatcherConfig batching, MeterRegistry registry, TraceSpans spans) {
+    public ImageEncoder(ImagePreprocessor preprocessor, DecodeBudget decodeBudget, InferenceEngine engine, BatcherConfig batching, MeterRegistry registry,
+                        TraceSpans spans) {
         this.preprocessor = preprocessor;
+        this.decodeBudget = decodeBudget;
         this.spans = spans;
         this.batcher = new DynamicBatcher<>(batching, Job::batchKey, items -> engine.images(items.stream().map(Job::patches).toList(), items.get(0).withHiddenState()),
                 registry, spans);
         this.decodeTimer = Timer.builder("fgclip2.decode").description("Image decode and RGB conversion").register(registry);
         this.preprocessTimer = Timer.builder("fgclip2.preprocess").description("Patch budget, NaFlex grid and Pillow bilinear resize").register(registry);
+        Gauge.builder("fgclip2.decode.pixels", decodeBudget, DecodeBudget::pixelsInUse)
+                .description("Declared pixels of the images being decoded now (fgclip2.limits.max-decoding-pixels bounds it)").register(registry);
     }
 
     /**
@@ -58,12 +72,23 @@ public final class ImageEncoder implements AutoCloseable {
      * The budget override must already be validated (the request layer does it before any decoding).
      */
     public PreprocessedImage preprocess(byte[] data, Integer maxNumPatches) {
-        return preprocess(decode(data), maxNumPatches);
+        try (DecodedImage decoded = decode(data)) {
+            return preprocess(decoded.image(), maxNumPatches);
+        }
     }
 
-    /** The first half of {@link #preprocess(byte[], Integer)}, for callers that also need the original pixels. */
-    public RgbImage decode(byte[] data) {
-        return spans.around("fgclip2.decode", () -> decodeTimer.record(() -> preprocessor.decode(data)));
+    /**
+     * The first half of {@link #preprocess(byte[], Integer)}, for callers that also need the original pixels; waits
+     * for decoding room first (QueueFullException when none comes in time).
+     */
+    public DecodedImage decode(byte[] data) {
+        DecodeBudget.Lease room = decodeBudget.acquire(preprocessor.header(data).pixels());
+        try {
+            return new DecodedImage(spans.around("fgclip2.decode", () -> decodeTimer.record(() -> preprocessor.decode(data))), room);
+        } catch (RuntimeException | Error e) {
+            room.close();
+            throw e;
+        }
     }
 
     public PreprocessedImage preprocess(RgbImage image, Integer maxNumPatches) {

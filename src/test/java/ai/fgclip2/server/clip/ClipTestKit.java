@@ -2,6 +2,7 @@ package ai.fgclip2.server.clip;
 
 import ai.fgclip2.exporter.synth.BundledTokenizer;
 import ai.fgclip2.server.engine.InferenceEngine;
+import ai.fgclip2.server.pipeline.DecodeBudget;
 import ai.fgclip2.server.pipeline.ImageEncoder;
 import ai.fgclip2.server.pipeline.ImagePatches;
 import ai.fgclip2.server.pipeline.RegionEncoder;
@@ -45,7 +46,7 @@ final class ClipTestKit implements AutoCloseable {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         texts = new TextEncoder(tokenizer, engine, new TextEmbeddingCache(1000, "test", registry),
                 new BatcherConfig("text", 32, Duration.ofMillis(1), 10_000, 1), registry);
-        images = new ImageEncoder(preprocessor, engine, new BatcherConfig("image", 8, Duration.ofMillis(1), 256, 1), registry);
+        images = new ImageEncoder(preprocessor, new DecodeBudget(DecodeBudget.quarterOfHeap(), 40_000_000L, Duration.ofMinutes(1)), engine, new BatcherConfig("image", 8, Duration.ofMillis(1), 256, 1), registry);
         pipeline = new ClipPipeline(texts, images, new RegionEncoder(images, engine),
                 new InputChecks(new Limits(64, 4096, 2048, 65536, 256, 4096, 32, Duration.ofMinutes(1), 160_000_000L, 65536, 10_000)), new SiglipScores(LOGIT_SCALE, LOGIT_BIAS), engine);
         vocabularies = vocabularies(MODEL);

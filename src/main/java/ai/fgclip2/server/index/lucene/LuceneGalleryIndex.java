@@ -94,6 +94,8 @@ public final class LuceneGalleryIndex implements GalleryIndex {
 
     private final Path root;
     private final HnswSettings hnsw;
+    /** Documents are buffered up to this before a flush writes them as a segment (a refresh flushes earlier). */
+    private final double writerBufferMb;
     private final Map<String, Open> open = new HashMap<>();
     /** Merging segments rebuilds their graph; Lucene can spread that over every core (one worker otherwise). */
     private final int mergeWorkers = Runtime.getRuntime().availableProcessors();
@@ -105,8 +107,14 @@ public final class LuceneGalleryIndex implements GalleryIndex {
     });
 
     public LuceneGalleryIndex(Path root, HnswSettings hnsw) {
+        this(root, hnsw, IndexWriterConfig.DEFAULT_RAM_BUFFER_SIZE_MB);
+    }
+
+    /** With a larger writer buffer, for bulk loads that write far more than one refresh's worth (bench-index). */
+    public LuceneGalleryIndex(Path root, HnswSettings hnsw, double writerBufferMb) {
         this.root = root;
         this.hnsw = hnsw;
+        this.writerBufferMb = writerBufferMb;
     }
 
     @Override
@@ -416,7 +424,8 @@ public final class LuceneGalleryIndex implements GalleryIndex {
             public KnnVectorsFormat getKnnVectorsFormatForField(String field) {
                 return format;
             }
-        }).setUseCompoundFile(false); // vector segments are large: packing them into a compound file only copies them once more
+        }).setUseCompoundFile(false) // vector segments are large: packing them into a compound file only copies them once more
+                .setRAMBufferSizeMB(writerBufferMb);
         try {
             IndexWriter writer = new IndexWriter(FSDirectory.open(root.resolve(name)), config);
             opened = new Open(spec, writer, new SearcherManager(writer, null), new QueryBitSetProducer(IMAGES));

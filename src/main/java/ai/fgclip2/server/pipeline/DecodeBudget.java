@@ -1,0 +1,78 @@
+package ai.fgclip2.server.pipeline;
+
+import ai.fgclip2.server.pipeline.batch.QueueFullException;
+import java.time.Duration;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Declared pixels being decoded at once, over all requests and jobs. The per-request limits bound one request;
+ * this bounds their sum, so that many large images arriving together wait their turn (in order of arrival)
+ * instead of exhausting the heap. Every legal image fits: the capacity is at least {@code max-image-pixels}.
+ */
+public final class DecodeBudget {
+    /**
+     * Heap bytes a declared pixel costs while it is decoded and resized: the decoder's raster plus the RGB copy.
+     * Measured (bytes allocated per pixel): JPEG 6, RGBA PNG 11; rounded up for the rarer wide formats.
+     */
+    public static final int BYTES_PER_PIXEL = 12;
+
+    /** Waiters are served in order, so one large image is not starved by a stream of small ones. */
+    private final Semaphore pixels;
+    private final int capacity;
+    private final Duration maxWait;
+
+    /**
+     * @param maxPixels      declared pixels decoding at once; raised to {@code maxImagePixels} when below it
+     * @param maxImagePixels the largest image a request may send
+     * @param maxWait        how long an image waits for room before its request is refused as overloaded
+     */
+    public DecodeBudget(long maxPixels, long maxImagePixels, Duration maxWait) {
+        this.capacity = (int) Math.min(Integer.MAX_VALUE, Math.max(maxPixels, maxImagePixels));
+        this.pixels = new Semaphore(capacity, true);
+        this.maxWait = maxWait;
+    }
+
+    /** A quarter of this JVM's maximum heap, in pixels. */
+    public static long quarterOfHeap() {
+        return Runtime.getRuntime().maxMemory() / 4 / BYTES_PER_PIXEL;
+    }
+
+    /** Room for one image of {@code declaredPixels}, waited for up to the configured time. */
+    public Lease acquire(long declaredPixels) {
+        int wanted = (int) Math.min(capacity, declaredPixels);
+        try {
+            if (!pixels.tryAcquire(wanted, maxWait.toNanos(), TimeUnit.NANOSECONDS)) {
+                throw overloaded();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw overloaded();
+        }
+        return new Lease(wanted);
+    }
+
+    private QueueFullException overloaded() {
+        return new QueueFullException("Images of " + capacity + " declared pixels are being decoded (fgclip2.limits.max-decoding-pixels) "
+                + "and this one found no room within " + maxWait.toSeconds() + " s.", Duration.ofSeconds(1));
+    }
+
+    public long pixelsInUse() {
+        return capacity - pixels.availablePermits();
+    }
+
+    /** An image's room, given back when its decode (and whatever keeps its pixels) is done. */
+    public final class Lease implements AutoCloseable {
+        private int held;
+
+        private Lease(int held) {
+            this.held = held;
+        }
+
+        @Override
+        public synchronized void close() {
+            pixels.release(held);
+            held = 0;
+        }
+    }
+}
