@@ -61,6 +61,10 @@ public final class IndexBenchCommand implements Callable<Integer> {
     @Option(names = "--candidates", split = ",", defaultValue = "1500", description = "num-candidates values to measure, comma-separated (default: ${DEFAULT-VALUE}).")
     List<Integer> candidates;
 
+    @Option(names = "--search-threads", split = ",", defaultValue = "1", description = "Segments one search walks at once "
+            + "(fgclip2.index.search-threads), comma-separated values to measure side by side (default: ${DEFAULT-VALUE}).")
+    List<Integer> searchThreads;
+
     @Option(names = "--quantize", description = "int8 scalar-quantized graph search (candidates rescored exactly).")
     boolean quantize;
 
@@ -116,13 +120,7 @@ public final class IndexBenchCommand implements Callable<Integer> {
             build(root, hnsw, data);
         }
         printSizes(root.resolve("bench"));
-        try (LuceneGalleryIndex index = new LuceneGalleryIndex(root, hnsw)) {
-            long indexed = index.count("bench");
-            boolean quantized = index.describe("bench").orElseThrow().quantized();
-            if (indexed != vectors || quantized != quantize) {
-                throw new IllegalStateException("the index in " + root + " holds " + indexed + (quantized ? " quantized" : " float32")
-                        + " vectors, not what the options ask for");
-            }
+        try {
             float[][] queryVectors = new float[queries][];
             for (int q = 0; q < queries; q++) {
                 queryVectors[q] = unit(random);
@@ -130,24 +128,18 @@ public final class IndexBenchCommand implements Callable<Integer> {
             long exactStart = System.nanoTime();
             List<Set<String>> exact = IntStream.range(0, queries).parallel().mapToObj(q -> exactTop(data, queryVectors[q])).toList();
             System.out.printf(Locale.ROOT, "exact search (brute force, for recall): %.1f ms per query%n", (System.nanoTime() - exactStart) / 1e6 / queries);
-            for (int numCandidates : candidates) {
-                // warm-up: the first queries page the graph in
-                for (int q = 0; q < Math.min(50, queries); q++) {
-                    index.search("bench", new VectorSearch(VectorSearch.Target.IMAGES, queryVectors[q], List.of(), topK, numCandidates));
-                }
-                List<Double> millis = new ArrayList<>(queries);
-                double found = 0;
-                for (int q = 0; q < queries; q++) {
-                    long t = System.nanoTime();
-                    List<IndexHit> hits = index.search("bench", new VectorSearch(VectorSearch.Target.IMAGES, queryVectors[q], List.of(), topK, numCandidates));
-                    millis.add((System.nanoTime() - t) / 1e6);
-                    for (IndexHit hit : hits) {
-                        found += exact.get(q).contains(hit.id()) ? 1 : 0;
+            for (int threads : searchThreads) {
+                try (LuceneGalleryIndex index = new LuceneGalleryIndex(root, hnsw, new LuceneGalleryIndex.Tuning(threads, writerBufferMb))) {
+                    long indexed = index.count("bench");
+                    boolean quantized = index.describe("bench").orElseThrow().quantized();
+                    if (indexed != vectors || quantized != quantize) {
+                        throw new IllegalStateException("the index in " + root + " holds " + indexed + (quantized ? " quantized" : " float32")
+                                + " vectors, not what the options ask for");
+                    }
+                    for (int numCandidates : candidates) {
+                        measure(index, queryVectors, exact, numCandidates, threads);
                     }
                 }
-                Timing.Latency latency = Timing.Latency.of(millis);
-                System.out.printf(Locale.ROOT, "num-candidates %d: recall@%d %.4f, query p50 %.2f ms, p99 %.2f ms (%d queries, one thread)%n",
-                        numCandidates, topK, found / ((double) queries * topK), latency.medianMs(), latency.p99Ms(), queries);
             }
         } finally {
             if (dir == null) {
@@ -161,10 +153,31 @@ public final class IndexBenchCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Recall@k against exact search and latency (one query at a time) at one num-candidates. */
+    private void measure(LuceneGalleryIndex index, float[][] queryVectors, List<Set<String>> exact, int numCandidates, int threads) {
+        // warm-up: the first queries page the graph in
+        for (int q = 0; q < Math.min(50, queries); q++) {
+            index.search("bench", new VectorSearch(VectorSearch.Target.IMAGES, queryVectors[q], List.of(), topK, numCandidates));
+        }
+        List<Double> millis = new ArrayList<>(queries);
+        double found = 0;
+        for (int q = 0; q < queries; q++) {
+            long t = System.nanoTime();
+            List<IndexHit> hits = index.search("bench", new VectorSearch(VectorSearch.Target.IMAGES, queryVectors[q], List.of(), topK, numCandidates));
+            millis.add((System.nanoTime() - t) / 1e6);
+            for (IndexHit hit : hits) {
+                found += exact.get(q).contains(hit.id()) ? 1 : 0;
+            }
+        }
+        Timing.Latency latency = Timing.Latency.of(millis);
+        System.out.printf(Locale.ROOT, "num-candidates %d, %d search thread(s): recall@%d %.4f, query p50 %.2f ms, p99 %.2f ms (%d queries, one at a time)%n",
+                numCandidates, threads, topK, found / ((double) queries * topK), latency.medianMs(), latency.p99Ms(), queries);
+    }
+
     /** Writes the vectors from --writers threads in calls of --batch, commits, then lets the merges settle. */
     private void build(Path root, HnswSettings hnsw, float[][] data) throws Exception {
         System.out.printf(Locale.ROOT, "writing: %d threads, %d vectors per call, writer buffer %.0f MB%n", writers, batch, writerBufferMb);
-        try (LuceneGalleryIndex writer = new LuceneGalleryIndex(root, hnsw, writerBufferMb)) {
+        try (LuceneGalleryIndex writer = new LuceneGalleryIndex(root, hnsw, new LuceneGalleryIndex.Tuning(1, writerBufferMb))) {
             writer.create(new CollectionSpec("bench", "random", "bench", "fp32", dimensions, Map.of(), quantize));
             long start = System.nanoTime();
             AtomicInteger nextBatch = new AtomicInteger();

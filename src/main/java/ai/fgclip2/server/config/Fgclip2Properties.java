@@ -111,12 +111,18 @@ public record Fgclip2Properties(
      * @param maxWindow      the deepest hit a search may page to (offset + topK)
      * @param maxConnections HNSW graph degree (Lucene maxConn, Elasticsearch m)
      * @param beamWidth      HNSW construction beam (Lucene beamWidth, Elasticsearch ef_construction)
+     * @param searchThreads  Lucene: segments one search walks at once (each has its own graph); unset = one per core
      */
     public record Index(@DefaultValue("lucene") Backend backend, Path dir, @DefaultValue("false") boolean quantize,
                         @DefaultValue("1500") int numCandidates, @DefaultValue("1000") int maxWindow,
                         @DefaultValue("32") int maxConnections, @DefaultValue("200") int beamWidth,
-                        @DefaultValue Elasticsearch elasticsearch) {
+                        @DefaultValue Elasticsearch elasticsearch, Integer searchThreads) {
         public enum Backend { LUCENE, ELASTICSEARCH }
+
+        /** Lucene: segments one search walks at once; unset = one per core. */
+        public int luceneSearchThreads() {
+            return searchThreads != null ? searchThreads : Runtime.getRuntime().availableProcessors();
+        }
     }
 
     /**

@@ -25,7 +25,8 @@ public class GalleryConfiguration {
     public static GalleryIndex galleryIndex(Fgclip2Properties.Index index, Path cacheDir) {
         HnswSettings hnsw = new HnswSettings(index.maxConnections(), index.beamWidth());
         return switch (index.backend()) {
-            case LUCENE -> new LuceneGalleryIndex(index.dir() != null ? index.dir() : cacheDir.resolve("index"), hnsw);
+            case LUCENE -> new LuceneGalleryIndex(index.dir() != null ? index.dir() : cacheDir.resolve("index"), hnsw,
+                    new LuceneGalleryIndex.Tuning(index.luceneSearchThreads(), LuceneGalleryIndex.Tuning.defaults().writerBufferMb()));
             case ELASTICSEARCH -> {
                 Fgclip2Properties.Elasticsearch es = index.elasticsearch();
                 yield new ElasticsearchGalleryIndex(new ElasticsearchSettings(es.urls(), es.apiKey(), es.caCertificate(), es.indexPrefix(), es.timeout()), hnsw);

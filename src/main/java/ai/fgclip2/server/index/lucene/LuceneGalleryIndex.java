@@ -39,6 +39,7 @@ import org.apache.lucene.document.KnnFloatVectorField;
 import org.apache.lucene.document.StoredField;
 import org.apache.lucene.document.StringField;
 import org.apache.lucene.index.FloatVectorValues;
+import org.apache.lucene.index.IndexReader;
 import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.IndexWriterConfig;
 import org.apache.lucene.index.LeafReaderContext;
@@ -51,6 +52,7 @@ import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.KnnFloatVectorQuery;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.SearcherFactory;
 import org.apache.lucene.search.SearcherManager;
 import org.apache.lucene.search.TermInSetQuery;
 import org.apache.lucene.search.TermQuery;
@@ -92,10 +94,22 @@ public final class LuceneGalleryIndex implements GalleryIndex {
     private record Candidate(int doc, double cosine) {
     }
 
+    /**
+     * How the embedded index uses the machine.
+     *
+     * @param searchThreads  segments one search walks at once (each segment has its own graph); 1 = all on the caller's thread
+     * @param writerBufferMb documents buffered before a flush writes them as a segment (a refresh flushes earlier)
+     */
+    public record Tuning(int searchThreads, double writerBufferMb) {
+        /** A segment per core at once; Lucene's writer buffer. */
+        public static Tuning defaults() {
+            return new Tuning(Runtime.getRuntime().availableProcessors(), IndexWriterConfig.DEFAULT_RAM_BUFFER_SIZE_MB);
+        }
+    }
+
     private final Path root;
     private final HnswSettings hnsw;
-    /** Documents are buffered up to this before a flush writes them as a segment (a refresh flushes earlier). */
-    private final double writerBufferMb;
+    private final Tuning tuning;
     private final Map<String, Open> open = new HashMap<>();
     /** Merging segments rebuilds their graph; Lucene can spread that over every core (one worker otherwise). */
     private final int mergeWorkers = Runtime.getRuntime().availableProcessors();
@@ -106,15 +120,22 @@ public final class LuceneGalleryIndex implements GalleryIndex {
         return thread;
     });
 
+    /** Null with one search thread: segments are then walked on the caller's thread. */
+    private final ExecutorService searchExecutor;
+
     public LuceneGalleryIndex(Path root, HnswSettings hnsw) {
-        this(root, hnsw, IndexWriterConfig.DEFAULT_RAM_BUFFER_SIZE_MB);
+        this(root, hnsw, Tuning.defaults());
     }
 
-    /** With a larger writer buffer, for bulk loads that write far more than one refresh's worth (bench-index). */
-    public LuceneGalleryIndex(Path root, HnswSettings hnsw, double writerBufferMb) {
+    public LuceneGalleryIndex(Path root, HnswSettings hnsw, Tuning tuning) {
         this.root = root;
         this.hnsw = hnsw;
-        this.writerBufferMb = writerBufferMb;
+        this.tuning = tuning;
+        this.searchExecutor = tuning.searchThreads() <= 1 ? null : Executors.newFixedThreadPool(tuning.searchThreads(), runnable -> {
+            Thread thread = new Thread(runnable, "fgclip2-index-search");
+            thread.setDaemon(true);
+            return thread;
+        });
     }
 
     @Override
@@ -425,10 +446,15 @@ public final class LuceneGalleryIndex implements GalleryIndex {
                 return format;
             }
         }).setUseCompoundFile(false) // vector segments are large: packing them into a compound file only copies them once more
-                .setRAMBufferSizeMB(writerBufferMb);
+                .setRAMBufferSizeMB(tuning.writerBufferMb());
         try {
             IndexWriter writer = new IndexWriter(FSDirectory.open(root.resolve(name)), config);
-            opened = new Open(spec, writer, new SearcherManager(writer, null), new QueryBitSetProducer(IMAGES));
+            opened = new Open(spec, writer, new SearcherManager(writer, new SearcherFactory() {
+                @Override
+                public IndexSearcher newSearcher(IndexReader reader, IndexReader previous) {
+                    return new IndexSearcher(reader, searchExecutor);
+                }
+            }), new QueryBitSetProducer(IMAGES));
         } catch (LockObtainFailedException e) {
             throw new IndexException("Collection '" + name + "' is open in another process (a bulk job or another server): " + e.getMessage(), e);
         } catch (IOException e) {
@@ -451,6 +477,9 @@ public final class LuceneGalleryIndex implements GalleryIndex {
             open.clear();
             if (mergeExecutor != null) {
                 mergeExecutor.shutdown();
+            }
+            if (searchExecutor != null) {
+                searchExecutor.shutdown();
             }
         }
     }
