@@ -72,6 +72,17 @@ class DecodeRoomTest {
         assertThat(decodingPixels()).isZero();
     }
 
+    @Test
+    void aHeatmapGivesItsRoomBackOnceDrawn() throws Exception {
+        String image = png(1600, 1250, 9);
+        ServerTestSupport.Response heatmap = ServerTestSupport.post(port, "/v1/dense/similarity",
+                Map.of("image", image, "texts", List.of("a red kettle"), "format", "png"));
+        assertThat(heatmap.status()).as(heatmap.body()).isEqualTo(200);
+        ServerTestSupport.Response maps = ServerTestSupport.post(port, "/v1/dense/similarity", Map.of("image", image, "texts", List.of("a red kettle")));
+        assertThat(maps.status()).as(maps.body()).isEqualTo(200);
+        assertThat(decodingPixels()).isZero();
+    }
+
     private long decodingPixels() {
         for (String line : ServerTestSupport.get(port, "/actuator/prometheus").body().split("\n")) {
             if (line.startsWith("fgclip2_decode_pixels ")) {

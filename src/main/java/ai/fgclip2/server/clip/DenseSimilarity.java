@@ -4,7 +4,6 @@ import ai.fgclip2.server.pipeline.Admission;
 import ai.fgclip2.server.pipeline.ImageEncoder;
 import ai.fgclip2.server.pipeline.TextEncoder.EncodedText;
 import ai.fgclip2.server.pipeline.image.PreprocessedImage;
-import ai.fgclip2.server.pipeline.image.RgbImage;
 import ai.fgclip2.server.pipeline.text.TextWalk;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,9 +21,14 @@ public final class DenseSimilarity {
 
     /**
      * @param image    the preprocessed image the grid belongs to (its original size and resized pixels)
-     * @param original the decoded image as sent, to draw heatmaps over
+     * @param original the decoded image as sent, to draw heatmaps over; it holds its decoding room until closed, so
+     *                 that drawing over it is within the room too
      */
-    public record Maps(PreprocessedImage image, RgbImage original, List<TextMap> maps) {
+    public record Maps(PreprocessedImage image, ImageEncoder.DecodedImage original, List<TextMap> maps) implements AutoCloseable {
+        @Override
+        public void close() {
+            original.close();
+        }
     }
 
     private final ClipPipeline pipeline;
@@ -37,8 +41,8 @@ public final class DenseSimilarity {
         InputChecks checks = pipeline.checks();
         List<String> texts = checks.texts(command.texts(), "texts", checks.limits().maxDenseTexts());
         Integer budget = checks.maxNumPatches(command.maxNumPatches());
-        // the original stays in memory until the maps are made: its decoding room is held as long
-        try (ImageEncoder.DecodedImage decoded = pipeline.decode(command.image(), budget)) {
+        ImageEncoder.DecodedImage decoded = pipeline.decode(command.image(), budget);
+        try {
             PreprocessedImage prepared = pipeline.preprocess(decoded.image(), budget);
             // the region graph computes the dense map; one full-image box is its cheapest valid input
             float[][] fullImage = {{0, 0, prepared.originalWidth(), prepared.originalHeight()}};
@@ -63,7 +67,10 @@ public final class DenseSimilarity {
                 }
                 maps.add(new TextMap(texts.get(t), map));
             }
-            return new Maps(prepared, decoded.image(), maps);
+            return new Maps(prepared, decoded, maps);
+        } catch (RuntimeException | Error e) {
+            decoded.close();
+            throw e;
         }
     }
 }

@@ -53,22 +53,24 @@ public class DenseController {
             throw new ProblemException(Problem.INVALID_REQUEST, "format=png draws one heatmap: send exactly one text.", "/texts");
         }
         Heatmap.Range fixedScale = scale(request.range());
-        DenseSimilarity.Maps result = dense.similarity(new DenseSimilarity.Command(ImageStrings.decode(request.image(), "/image"),
-                request.texts(), request.maxNumPatches()));
-        if (format.equals("png")) {
-            float[][] map = result.maps().get(0).similarity();
-            Heatmap.Range own = Heatmap.Range.of(map);
-            Heatmap.Range used = fixedScale == null ? own : fixedScale;
-            return ResponseEntity.ok().contentType(MediaType.IMAGE_PNG)
-                    .header(SCALE_MIN, number(used.min())).header(SCALE_MAX, number(used.max()))
-                    .header(SIMILARITY_MIN, number(own.min())).header(SIMILARITY_MAX, number(own.max()))
-                    .body(png(Heatmap.draw(result.original(), map, used)));
+        // the original's decoding room is held until the heatmap is drawn and encoded
+        try (DenseSimilarity.Maps result = dense.similarity(new DenseSimilarity.Command(ImageStrings.decode(request.image(), "/image"),
+                request.texts(), request.maxNumPatches()))) {
+            if (format.equals("png")) {
+                float[][] map = result.maps().get(0).similarity();
+                Heatmap.Range own = Heatmap.Range.of(map);
+                Heatmap.Range used = fixedScale == null ? own : fixedScale;
+                return ResponseEntity.ok().contentType(MediaType.IMAGE_PNG)
+                        .header(SCALE_MIN, number(used.min())).header(SCALE_MAX, number(used.max()))
+                        .header(SIMILARITY_MIN, number(own.min())).header(SIMILARITY_MAX, number(own.max()))
+                        .body(png(Heatmap.draw(result.original().image(), map, used)));
+            }
+            List<DenseMap> maps = new ArrayList<>(result.maps().size());
+            for (int t = 0; t < result.maps().size(); t++) {
+                maps.add(new DenseMap(t, result.maps().get(t).text(), result.maps().get(t).similarity()));
+            }
+            return ResponseEntity.ok(new DenseResponse(modelRef, EmbeddingController.grid(result.image().grid()), maps));
         }
-        List<DenseMap> maps = new ArrayList<>(result.maps().size());
-        for (int t = 0; t < result.maps().size(); t++) {
-            maps.add(new DenseMap(t, result.maps().get(t).text(), result.maps().get(t).similarity()));
-        }
-        return ResponseEntity.ok(new DenseResponse(modelRef, EmbeddingController.grid(result.image().grid()), maps));
     }
 
     private static Heatmap.Range scale(List<Double> range) {
