@@ -33,17 +33,19 @@ import picocli.CommandLine.Option;
 /**
  * Load scenarios against the service in a child process (so its memory is measured alone), on loopback:
  * {@code soak} (32 clients of image embeddings and 100-label classification; resident memory sampled every 10 s)
- * and {@code overload} (small requests beside maximal ones; per class p50/p99 and share of 429s).
+ * {@code overload} (small requests beside maximal ones; per class p50/p99 and share of 429s) and {@code large-images}
+ * (half the clients send one image at the pixel limit each, the other half small ones: decoding room against the heap).
  */
 @Command(name = "load", mixinStandardHelpOptions = true,
-        description = "Load scenarios against a server started as a child process: soak (resident memory over time) or overload (small beside maximal requests).")
+        description = "Load scenarios against a server started as a child process: soak (resident memory over time), overload (small beside maximal "
+                + "requests) or large-images (images at the pixel limit beside small ones).")
 public final class LoadCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration SAMPLE_EVERY = Duration.ofSeconds(10);
 
-    enum Scenario { SOAK, OVERLOAD }
+    enum Scenario { SOAK, OVERLOAD, LARGE_IMAGES }
 
-    @Option(names = "--scenario", required = true, description = "soak or overload.", converter = ScenarioConverter.class)
+    @Option(names = "--scenario", required = true, description = "soak, overload or large-images.", converter = ScenarioConverter.class)
     Scenario scenario;
 
     @Option(names = "--minutes", defaultValue = "10", description = "How long the load runs (default: ${DEFAULT-VALUE}).")
@@ -71,7 +73,7 @@ public final class LoadCommand implements Callable<Integer> {
     static final class ScenarioConverter implements picocli.CommandLine.ITypeConverter<Scenario> {
         @Override
         public Scenario convert(String value) {
-            return Scenario.valueOf(value.toUpperCase(Locale.ROOT));
+            return Scenario.valueOf(value.toUpperCase(Locale.ROOT).replace('-', '_'));
         }
     }
 
@@ -86,7 +88,11 @@ public final class LoadCommand implements Callable<Integer> {
         try {
             URI base = URI.create("http://127.0.0.1:" + port);
             awaitReady(base, server, log);
-            List<RequestKind> kinds = scenario == Scenario.SOAK ? soakKinds() : overloadKinds();
+            List<RequestKind> kinds = switch (scenario) {
+                case SOAK -> soakKinds();
+                case OVERLOAD -> overloadKinds();
+                case LARGE_IMAGES -> largeImageKinds();
+            };
             System.out.printf(Locale.ROOT, "%s: %d clients for %.1f min against pid %d (server log %s)%n", scenario.name().toLowerCase(Locale.ROOT),
                     concurrency, minutes, server.pid(), log);
             run(base, server.pid(), kinds);
@@ -147,6 +153,26 @@ public final class LoadCommand implements Callable<Integer> {
                 new RequestKind("image embedding", "/v1/embeddings/image", JSON.writeValueAsString(Map.of("images", List.of(image))), Duration.ofMinutes(2)),
                 new RequestKind("classify 100 labels", "/v1/classify", JSON.writeValueAsString(Map.of("image", image, "labels", labels,
                         "templates", List.of("a photo of a {}."))), Duration.ofMinutes(2)));
+    }
+
+    /**
+     * One image at the default pixel limit (7000 x 5714, 40 MP; smooth, so its PNG is about 1 MB) per request beside small
+     * images: without a bound on the pixels decoded at once, a few of these together exhaust a pod's heap.
+     */
+    private List<RequestKind> largeImageKinds() throws IOException {
+        BufferedImage large = new BufferedImage(7000, 5714, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < large.getHeight(); y++) {
+            for (int x = 0; x < large.getWidth(); x++) {
+                large.setRGB(x, y, (x / 7) << 16 | (y / 6) << 8 | (x + y) / 13 & 0xff);
+            }
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ImageIO.write(large, "png", out);
+        String small = Base64.getEncoder().encodeToString(png(320, 240, 3));
+        return List.of(
+                new RequestKind("40 MP image", "/v1/embeddings/image", JSON.writeValueAsString(Map.of("images",
+                        List.of(Base64.getEncoder().encodeToString(out.toByteArray())))), Duration.ofMinutes(10)),
+                new RequestKind("small image", "/v1/embeddings/image", JSON.writeValueAsString(Map.of("images", List.of(small))), Duration.ofMinutes(2)));
     }
 
     /** Small requests beside the largest legal ones (2048 labels x 32 templates; 64 images). */
@@ -260,9 +286,12 @@ public final class LoadCommand implements Callable<Integer> {
         }
     }
 
-    /** Soak: alternate kinds. Overload: the last two kinds (maximal) get one client each, the rest share the small kinds. */
+    /**
+     * Soak and large images: alternate kinds. Overload: the last two kinds (maximal) get one client each, the rest share
+     * the small kinds.
+     */
     private int kindOf(int client, int kindCount) {
-        if (scenario == Scenario.SOAK) {
+        if (scenario != Scenario.OVERLOAD) {
             return client % kindCount;
         }
         if (client < 2) {
