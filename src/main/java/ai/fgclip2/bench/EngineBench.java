@@ -97,7 +97,7 @@ final class EngineBench {
         List<long[]> labels = randomIds(REGION_BOXES, boxWalkLength);
         double work = flops.image(patches) + flops.denseHead(patches) + REGION_BOXES * flops.text(boxWalkLength);
         BatcherConfig unbatched = new BatcherConfig("bench-image", 1, Duration.ZERO, 1, 1);
-        try (ImageEncoder images = new ImageEncoder(preprocessor, new DecodeBudget(DecodeBudget.quarterOfHeap(), 0, Duration.ofMinutes(10)), engine, unbatched, new SimpleMeterRegistry())) {
+        try (ImageEncoder images = new ImageEncoder(preprocessor, new DecodeBudget(DecodeBudget.halfOfHeap(), 0, Duration.ofMinutes(10)), engine, unbatched, new SimpleMeterRegistry())) {
             RegionEncoder regions = new RegionEncoder(images, engine);
             return measure("regions " + REGION_BOXES + " boxes + " + REGION_BOXES + " labels", 1, work, () -> {
                 try (Admission admission = Admission.of(null, 0, images, 1, Duration.ofMinutes(10))) {

@@ -84,7 +84,7 @@ public final class RescoreBenchCommand implements Callable<Integer> {
         Path vocabularies = Files.createDirectories(workDir.resolve("rescore-vocabularies"));
         SplittableRandom random = new SplittableRandom(5);
         Limits limits = new Limits(64, 4096, 2048, 65536, 256, 4096, 32, Duration.ofMinutes(10), 160_000_000L, 65536, 10_000);
-        ClipServices.Settings settings = new ClipServices.Settings(new ClipServices.Batching(32, 8, Duration.ofMillis(2), 1 << 20), limits, 40_000_000L, DecodeBudget.quarterOfHeap(), 20_000,
+        ClipServices.Settings settings = new ClipServices.Settings(new ClipServices.Batching(32, 8, Duration.ofMillis(2), 1 << 20), limits, 40_000_000L, DecodeBudget.halfOfHeap(), 20_000,
                 vocabularies);
         System.out.printf(Locale.ROOT, "model %s (%s), %d cores, load %s%n", model.manifest().variant(), model.directory(), Runtime.getRuntime().availableProcessors(),
                 Files.readString(Path.of("/proc/loadavg")).trim());

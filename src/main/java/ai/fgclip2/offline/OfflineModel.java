@@ -55,7 +55,7 @@ final class OfflineModel {
         OnnxEngine engine = new OnnxEngine(files, settings, new SimpleMeterRegistry());
         try {
             ClipServices services = new ClipServices(engine, new ClipServices.Settings(new ClipServices.Batching(32, 8, Duration.ofMillis(2), 1 << 20),
-                    LIMITS, 200_000_000L, DecodeBudget.quarterOfHeap(), 0, cacheDir.resolve("vocabularies")), new SimpleMeterRegistry());
+                    LIMITS, 200_000_000L, DecodeBudget.halfOfHeap(), 0, cacheDir.resolve("vocabularies")), new SimpleMeterRegistry());
             System.err.printf("model %s (revision %s, %s) on %s%s%n", files.id(), files.revision(), files.manifest().precision(), engine.provider(),
                     files.demo() ? " [DEMO MODEL, UNTRAINED]" : "");
             return new Loaded(engine, services);

@@ -47,7 +47,7 @@ class RealCheckpointTest {
         ImagePreprocessor preprocessor = new ImagePreprocessor(50_000_000, 4096);
         try (OnnxEngine engine = new OnnxEngine(files, EngineSettings.cpu(0), new SimpleMeterRegistry());
              TextTokenizer tokenizer = new TextTokenizer(files.tokenizer(), 64, 196);
-             ImageEncoder images = new ImageEncoder(preprocessor, new DecodeBudget(DecodeBudget.quarterOfHeap(), 0, Duration.ofMinutes(10)), engine, new BatcherConfig("image", 1, Duration.ZERO, 1, 1), new SimpleMeterRegistry())) {
+             ImageEncoder images = new ImageEncoder(preprocessor, new DecodeBudget(DecodeBudget.halfOfHeap(), 0, Duration.ofMinutes(10)), engine, new BatcherConfig("image", 1, Duration.ZERO, 1, 1), new SimpleMeterRegistry())) {
             RegionEncoder regionEncoder = new RegionEncoder(images, engine);
             byte[] bytes = Files.readAllBytes(Path.of(image));
             float[] caption = Scoring.normalize(engine.text(List.of(tokenizer.tokenize("Two cats sprawl on a pink sofa, blissed out.", TextWalk.SHORT).ids()),

@@ -7,8 +7,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Declared pixels being decoded at once, over all requests and jobs. The per-request limits bound one request;
- * this bounds their sum, so that many large images arriving together wait their turn (in order of arrival)
- * instead of exhausting the heap. Every legal image fits: the capacity is at least {@code max-image-pixels}.
+ * this bounds their sum, so that many large images arriving together wait their turn instead of exhausting the
+ * heap. Every legal image fits: the capacity is at least {@code max-image-pixels}.
  */
 public final class DecodeBudget {
     /**
@@ -17,7 +17,10 @@ public final class DecodeBudget {
      */
     public static final int BYTES_PER_PIXEL = 12;
 
-    /** Waiters are served in order, so one large image is not starved by a stream of small ones. */
+    /**
+     * Not fair: an arriving image takes free room at once, so a small image is not held behind a large one waiting
+     * for a large share; the large one gets its room when a large decode ends (small ones hold little of it).
+     */
     private final Semaphore pixels;
     private final int capacity;
     private final Duration maxWait;
@@ -29,13 +32,13 @@ public final class DecodeBudget {
      */
     public DecodeBudget(long maxPixels, long maxImagePixels, Duration maxWait) {
         this.capacity = (int) Math.min(Integer.MAX_VALUE, Math.max(maxPixels, maxImagePixels));
-        this.pixels = new Semaphore(capacity, true);
+        this.pixels = new Semaphore(capacity);
         this.maxWait = maxWait;
     }
 
-    /** A quarter of this JVM's maximum heap, in pixels. */
-    public static long quarterOfHeap() {
-        return Runtime.getRuntime().maxMemory() / 4 / BYTES_PER_PIXEL;
+    /** Half of this JVM's maximum heap, in pixels: with the default limits, two images at the pixel limit at once on a 2.4 GiB heap. */
+    public static long halfOfHeap() {
+        return Runtime.getRuntime().maxMemory() / 2 / BYTES_PER_PIXEL;
     }
 
     /** Room for one image of {@code declaredPixels}, waited for up to the configured time. */

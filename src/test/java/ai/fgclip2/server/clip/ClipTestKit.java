@@ -46,7 +46,7 @@ final class ClipTestKit implements AutoCloseable {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         texts = new TextEncoder(tokenizer, engine, new TextEmbeddingCache(1000, "test", registry),
                 new BatcherConfig("text", 32, Duration.ofMillis(1), 10_000, 1), registry);
-        images = new ImageEncoder(preprocessor, new DecodeBudget(DecodeBudget.quarterOfHeap(), 40_000_000L, Duration.ofMinutes(1)), engine, new BatcherConfig("image", 8, Duration.ofMillis(1), 256, 1), registry);
+        images = new ImageEncoder(preprocessor, new DecodeBudget(DecodeBudget.halfOfHeap(), 40_000_000L, Duration.ofMinutes(1)), engine, new BatcherConfig("image", 8, Duration.ofMillis(1), 256, 1), registry);
         pipeline = new ClipPipeline(texts, images, new RegionEncoder(images, engine),
                 new InputChecks(new Limits(64, 4096, 2048, 65536, 256, 4096, 32, Duration.ofMinutes(1), 160_000_000L, 65536, 10_000)), new SiglipScores(LOGIT_SCALE, LOGIT_BIAS), engine);
         vocabularies = vocabularies(MODEL);

@@ -68,6 +68,12 @@ public final class ImageDecoder {
         } catch (ImageDecodeException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
+            // a decoder that ran out of heap may wrap the error: then the image is not at fault
+            for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+                if (cause instanceof OutOfMemoryError outOfMemory) {
+                    throw outOfMemory;
+                }
+            }
             // decoders signal damaged data with IIOException but also with assorted runtime exceptions
             String detail = e instanceof EOFException ? "the data ends early"
                     : e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
