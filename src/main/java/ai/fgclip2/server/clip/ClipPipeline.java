@@ -12,8 +12,10 @@ import ai.fgclip2.server.pipeline.image.InvalidPatchBudgetException;
 import ai.fgclip2.server.pipeline.image.PreprocessedImage;
 import ai.fgclip2.server.pipeline.image.RgbImage;
 import ai.fgclip2.server.pipeline.text.TextWalk;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import java.util.function.IntFunction;
@@ -91,10 +93,15 @@ public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder
 
     /**
      * Room in the text and image queues for one request, taken together, with the request's deadline; a full queue
-     * refuses the whole request (QueueFullException) before any of it is queued.
+     * refuses the whole request (QueueFullException) before any of it is queued, and so do texts that even at this
+     * server's fastest rate could not be embedded before the deadline (LIMIT_EXCEEDED).
      */
     public Admission admit(int textItems, int imageItems) {
-        return Admission.of(texts, textItems, images, imageItems, checks.limits().inferenceDeadline());
+        Duration deadline = checks.limits().inferenceDeadline();
+        texts.fastestTime(textItems).filter(least -> least.compareTo(deadline) > 0).ifPresent(least -> {
+            throw textsBeyondDeadline(textItems, least, deadline);
+        });
+        return Admission.of(texts, textItems, images, imageItems, deadline);
     }
 
     /** An image with its boxes under {@code /boxes}: counted, checked against the image and clipped to it. */
@@ -112,6 +119,18 @@ public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder
             clipped[i] = checks.box(boxes.get(i), prepared.originalWidth(), prepared.originalHeight(), boxPointer.apply(i));
         }
         return new BoxedImage(prepared, clipped);
+    }
+
+    /**
+     * Texts that could not all be embedded before the deadline even alone at this server's fastest rate: queuing them
+     * would cost that long for nothing, so the request is refused at once.
+     */
+    private static ProblemException textsBeyondDeadline(int textItems, Duration least, Duration deadline) {
+        return new ProblemException(Problem.LIMIT_EXCEEDED, String.format(Locale.ROOT, "The request needs %d text embeddings that are not cached; "
+                + "at the fastest rate this server has run (%.1f texts/s) that takes at least %d s, beyond the inference deadline of %d s "
+                + "(fgclip2.limits.inference-deadline). Send fewer labels x templates, or register them once as a vocabulary "
+                + "(PUT /v1/vocabularies/{name}), which is built in the background.", textItems, textItems / (least.toNanos() / 1e9),
+                least.toSeconds(), deadline.toSeconds()));
     }
 
     /** A preprocessed image and its checked boxes (original pixels, clipped to the image). */

@@ -11,9 +11,12 @@ import ai.fgclip2.server.pipeline.text.TextWalk;
 import ai.fgclip2.server.pipeline.text.TokenizedText;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Text -> raw embedding: tokenize (on the caller's thread), look up the label cache, else queue for a
@@ -29,6 +32,9 @@ public final class TextEncoder implements AutoCloseable {
     private final TextEmbeddingCache cache;
     private final DynamicBatcher<TokenizedText, float[]> batcher;
     private final Timer tokenizeTimer;
+    private final int maxBatchSize;
+    /** The least time per text any full batch took; Long.MAX_VALUE until one ran. */
+    private final AtomicLong fastestNanosPerText = new AtomicLong(Long.MAX_VALUE);
 
     public TextEncoder(TextTokenizer tokenizer, InferenceEngine engine, TextEmbeddingCache cache, BatcherConfig batching, MeterRegistry registry) {
         this(tokenizer, engine, cache, batching, registry, TraceSpans.NONE);
@@ -39,14 +45,29 @@ public final class TextEncoder implements AutoCloseable {
                        TraceSpans spans) {
         this.tokenizer = tokenizer;
         this.cache = cache;
+        this.maxBatchSize = batching.maxBatchSize();
         this.batcher = new DynamicBatcher<>(batching, TokenizedText::walk, items -> runBatch(engine, items), registry, spans);
         this.tokenizeTimer = Timer.builder("fgclip2.tokenize").description("Tokenization time per text").register(registry);
     }
 
-    private static List<float[]> runBatch(InferenceEngine engine, List<TokenizedText> items) {
+    private List<float[]> runBatch(InferenceEngine engine, List<TokenizedText> items) {
         List<long[]> ids = new ArrayList<>(items.size());
         items.forEach(item -> ids.add(item.ids()));
-        return List.of(engine.text(ids, head(items.get(0).walk())));
+        long start = System.nanoTime();
+        List<float[]> embeddings = List.of(engine.text(ids, head(items.get(0).walk())));
+        if (items.size() >= maxBatchSize) {
+            fastestNanosPerText.accumulateAndGet((System.nanoTime() - start) / items.size(), Math::min);
+        }
+        return embeddings;
+    }
+
+    /**
+     * The least time {@code texts} texts can take on this server: at the fastest rate a full batch has run, whatever
+     * its walk. Empty until a full batch has run.
+     */
+    public Optional<Duration> fastestTime(int texts) {
+        long perText = fastestNanosPerText.get();
+        return perText == Long.MAX_VALUE ? Optional.empty() : Optional.of(Duration.ofNanos(perText * texts));
     }
 
     static InferenceEngine.TextHead head(TextWalk walk) {

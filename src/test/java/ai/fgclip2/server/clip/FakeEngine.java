@@ -18,6 +18,8 @@ final class FakeEngine implements InferenceEngine {
     static final int DIMENSIONS = 8;
     final AtomicInteger textRuns = new AtomicInteger();
     final AtomicInteger imageRuns = new AtomicInteger();
+    /** How long each text batch takes, to stand in for a slow model. */
+    volatile long textBatchMillis;
 
     @Override
     public ModelFiles model() {
@@ -47,6 +49,13 @@ final class FakeEngine implements InferenceEngine {
     @Override
     public float[][] text(List<long[]> ids, TextHead head) {
         textRuns.incrementAndGet();
+        if (textBatchMillis > 0) {
+            try {
+                Thread.sleep(textBatchMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         float[][] out = new float[ids.size()][];
         for (int i = 0; i < out.length; i++) {
             out[i] = textVector(ids.get(i), head);
