@@ -105,6 +105,9 @@ public final class IndexBenchCommand implements Callable<Integer> {
         if (bulkImages != null) {
             return bulk();
         }
+        if (writers < 1 || batch < 1 || batch > vectors) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--writers must be at least 1 and --batch between 1 and --vectors");
+        }
         Path root = dir != null ? dir : Files.createTempDirectory("fgclip2-bench-index");
         SplittableRandom random = new SplittableRandom(42);
         float[][] data = new float[vectors][];
@@ -115,7 +118,7 @@ public final class IndexBenchCommand implements Callable<Integer> {
                 quantize ? "int8 scalar quantization + exact rescoring" : "float32");
         HnswSettings hnsw = new HnswSettings(maxConnections, beamWidth);
         if (Files.isDirectory(root.resolve("bench"))) {
-            System.out.printf(Locale.ROOT, "measuring the index already in %s%n", root);
+            System.out.printf(Locale.ROOT, "measuring the index already in %s (its graph settings are those it was built with)%n", root);
         } else {
             build(root, hnsw, data);
         }
@@ -131,10 +134,10 @@ public final class IndexBenchCommand implements Callable<Integer> {
             for (int threads : searchThreads) {
                 try (LuceneGalleryIndex index = new LuceneGalleryIndex(root, hnsw, new LuceneGalleryIndex.Tuning(threads, writerBufferMb))) {
                     long indexed = index.count("bench");
-                    boolean quantized = index.describe("bench").orElseThrow().quantized();
-                    if (indexed != vectors || quantized != quantize) {
-                        throw new IllegalStateException("the index in " + root + " holds " + indexed + (quantized ? " quantized" : " float32")
-                                + " vectors, not what the options ask for");
+                    CollectionSpec kept = index.describe("bench").orElseThrow();
+                    if (indexed != vectors || kept.quantized() != quantize || kept.dimensions() != dimensions) {
+                        throw new IllegalStateException("the index in " + root + " holds " + indexed + (kept.quantized() ? " quantized " : " float32 ")
+                                + kept.dimensions() + "-d vectors, not what the options ask for");
                     }
                     for (int numCandidates : candidates) {
                         measure(index, queryVectors, exact, numCandidates, threads);
@@ -180,31 +183,12 @@ public final class IndexBenchCommand implements Callable<Integer> {
         try (LuceneGalleryIndex writer = new LuceneGalleryIndex(root, hnsw, new LuceneGalleryIndex.Tuning(1, writerBufferMb))) {
             writer.create(new CollectionSpec("bench", "random", "bench", "fp32", dimensions, Map.of(), quantize));
             long start = System.nanoTime();
-            AtomicInteger nextBatch = new AtomicInteger();
-            AtomicInteger written = new AtomicInteger();
-            int batches = (vectors + batch - 1) / batch;
             ExecutorService threads = Executors.newFixedThreadPool(writers);
-            List<Future<?>> done = new ArrayList<>();
-            for (int t = 0; t < writers; t++) {
-                done.add(threads.submit(() -> {
-                    for (int b = nextBatch.getAndIncrement(); b < batches; b = nextBatch.getAndIncrement()) {
-                        List<IndexItem> items = new ArrayList<>(batch);
-                        for (int i = b * batch; i < Math.min(vectors, (b + 1) * batch); i++) {
-                            items.add(new IndexItem(Integer.toString(i), Metadata.EMPTY, data[i], List.of()));
-                        }
-                        writer.upsert("bench", items);
-                        int before = written.getAndAdd(items.size());
-                        if ((before + items.size()) / 100_000 > before / 100_000) {
-                            System.out.printf(Locale.ROOT, "  %d indexed, %.0f s%n", before + items.size(), (System.nanoTime() - start) / 1e9);
-                        }
-                    }
-                    return null;
-                }));
+            try {
+                write(writer, data, threads, start);
+            } finally {
+                threads.shutdownNow();
             }
-            for (Future<?> writing : done) {
-                writing.get();
-            }
-            threads.shutdown();
             writer.commit("bench");
             System.out.printf(Locale.ROOT, "indexing: %.1f s (%.0f vectors/s) to a commit%n", (System.nanoTime() - start) / 1e9,
                     vectors / ((System.nanoTime() - start) / 1e9));
@@ -215,6 +199,33 @@ public final class IndexBenchCommand implements Callable<Integer> {
             }
             writer.close(); // waits for the background merges: sizes and latency below are of the settled index
             System.out.printf(Locale.ROOT, "indexing with merges settled: %.1f s%n", (System.nanoTime() - start) / 1e9);
+        }
+    }
+
+    /** Hands the batches out to the writer threads in order; returns when all are written (or throws the first failure). */
+    private void write(LuceneGalleryIndex writer, float[][] data, ExecutorService threads, long start) throws Exception {
+        AtomicInteger nextBatch = new AtomicInteger();
+        AtomicInteger written = new AtomicInteger();
+        int batches = (int) ((vectors + (long) batch - 1) / batch);
+        List<Future<?>> done = new ArrayList<>();
+        for (int t = 0; t < writers; t++) {
+            done.add(threads.submit(() -> {
+                for (int b = nextBatch.getAndIncrement(); b < batches; b = nextBatch.getAndIncrement()) {
+                    List<IndexItem> items = new ArrayList<>(batch);
+                    for (int i = b * batch; i < Math.min(vectors, (long) (b + 1) * batch); i++) {
+                        items.add(new IndexItem(Integer.toString(i), Metadata.EMPTY, data[i], List.of()));
+                    }
+                    writer.upsert("bench", items);
+                    int before = written.getAndAdd(items.size());
+                    if ((before + items.size()) / 100_000 > before / 100_000) {
+                        System.out.printf(Locale.ROOT, "  %d indexed, %.0f s%n", before + items.size(), (System.nanoTime() - start) / 1e9);
+                    }
+                }
+                return null;
+            }));
+        }
+        for (Future<?> writing : done) {
+            writing.get();
         }
     }
 

@@ -156,8 +156,8 @@ public final class LoadCommand implements Callable<Integer> {
     }
 
     /**
-     * One image at the default pixel limit (7000 x 5714, 40 MP; smooth, so its PNG is about 1 MB) per request beside small
-     * images: without a bound on the pixels decoded at once, a few of these together exhaust a pod's heap.
+     * One image at the default pixel limit (7000 x 5714, 40 MP; gradients, so its PNG stays far below the body limit) per
+     * request beside small images: without a bound on the pixels decoded at once, a few of these together exhaust a pod's heap.
      */
     private List<RequestKind> largeImageKinds() throws IOException {
         BufferedImage large = new BufferedImage(7000, 5714, BufferedImage.TYPE_INT_RGB);

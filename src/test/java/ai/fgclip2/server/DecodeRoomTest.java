@@ -28,7 +28,7 @@ import org.springframework.test.context.DynamicPropertySource;
 @DirtiesContext
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, classes = ServerApplication.class,
         properties = {"server.address=127.0.0.1", "fgclip2.engine.warmup=false", "fgclip2.limits.max-image-pixels=2000000",
-                "fgclip2.limits.max-decoding-pixels=1", "fgclip2.limits.inference-deadline=3s"})
+                "fgclip2.limits.max-decoding-pixels=1", "fgclip2.limits.inference-deadline=8s"})
 class DecodeRoomTest {
     @LocalServerPort
     int port;
@@ -44,7 +44,7 @@ class DecodeRoomTest {
     @Test
     void anImageWithoutRoomIsRefusedAsOverloadedAndTheRoomComesBack() throws Exception {
         String image = png(1600, 1250, 1);
-        try (DecodeBudget.Lease held = services.decodeBudget().acquire(1)) {
+        try (DecodeBudget.Lease held = services.decodeBudget().acquire(1, services.decodeBudget().deadlineFromNow())) {
             // the room is max-image-pixels (max-decoding-pixels=1 is raised to it): one more pixel is too many
             assertThat(decodingPixels()).isEqualTo(1);
             ServerTestSupport.Response refused = ServerTestSupport.post(port, "/v1/embeddings/image", Map.of("images", List.of(image)));

@@ -74,6 +74,10 @@ public final class BulkIndexCommand implements Callable<Integer> {
     List<String> properties = new ArrayList<>();
 
     /** A file that could not be indexed, and why. */
+    /** A decoding thread hit an Error (out of heap): the job stops with it rather than wait for the entry forever. */
+    private record Fatal(Error error) {
+    }
+
     private record Bad(String where, String reason) {
     }
 
@@ -135,6 +139,9 @@ public final class BulkIndexCommand implements Callable<Integer> {
         List<Gallery.PreparedItem> pending = new ArrayList<>(batch);
         for (int done = 0; done < todo.size(); done++) {
             Object item = decoded.take();
+            if (item instanceof Fatal fatal) {
+                throw fatal.error();
+            }
             if (item instanceof Bad failure) {
                 report(bad, failure);
             } else {
@@ -195,6 +202,8 @@ public final class BulkIndexCommand implements Callable<Integer> {
                         + (e.pointer() == null || e.pointer().equals(entry.where()) ? "" : " (at " + e.pointer().substring(entry.where().length()) + ")"));
             } catch (IOException | RuntimeException e) {
                 result = new Bad(entry.where(), "cannot read: " + e);
+            } catch (Error e) {
+                result = new Fatal(e);
             }
             try {
                 decoded.put(result);

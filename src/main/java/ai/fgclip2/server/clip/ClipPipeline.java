@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import java.util.function.IntFunction;
@@ -41,7 +42,8 @@ public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder
      */
     public List<PreprocessedImage> preprocessAll(List<ImageInput> inputs, Integer maxNumPatches) {
         checkWork(inputs, maxNumPatches);
-        return inputs.stream().map(image -> imageStep(image, () -> images.preprocess(image.bytes(), maxNumPatches))).toList();
+        long roomDeadline = images.roomDeadline();
+        return inputs.stream().map(image -> imageStep(image, () -> images.preprocess(image.bytes(), maxNumPatches, roomDeadline))).toList();
     }
 
     /**
@@ -50,7 +52,7 @@ public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder
      */
     public ImageEncoder.DecodedImage decode(ImageInput image, Integer maxNumPatches) {
         checkWork(List.of(image), maxNumPatches);
-        return imageStep(image, () -> images.decode(image.bytes()));
+        return imageStep(image, () -> images.decode(image.bytes(), images.roomDeadline()));
     }
 
     /** {@link #preprocessAll}'s second half for an image decoded with {@link #decode}. */
@@ -98,10 +100,20 @@ public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder
      */
     public Admission admit(int textItems, int imageItems) {
         Duration deadline = checks.limits().inferenceDeadline();
-        texts.fastestTime(textItems).filter(least -> least.compareTo(deadline) > 0).ifPresent(least -> {
-            throw textsBeyondDeadline(textItems, least, deadline);
-        });
+        Optional<Duration> least = texts.fastestTime(textItems);
+        if (least.isPresent() && least.get().compareTo(deadline) > 0) {
+            throw textsBeyondDeadline(textItems, least.get(), deadline);
+        }
         return Admission.of(texts, textItems, images, imageItems, deadline);
+    }
+
+    /**
+     * Text room for one step of a background vocabulary build: steps are small, and the request that registered the
+     * vocabulary is not waiting for them, so they are not refused for their estimated time (a step that outlives the
+     * deadline fails as any request does).
+     */
+    public Admission admitStep(int textItems) {
+        return Admission.of(texts, textItems, images, 0, checks.limits().inferenceDeadline());
     }
 
     /** An image with its boxes under {@code /boxes}: counted, checked against the image and clipped to it. */

@@ -21,13 +21,15 @@ public final class DenseSimilarity {
 
     /**
      * @param image    the preprocessed image the grid belongs to (its original size and resized pixels)
-     * @param original the decoded image as sent, to draw heatmaps over; it holds its decoding room until closed, so
-     *                 that drawing over it is within the room too
+     * @param original the decoded image as sent, to draw heatmaps over (null from {@link #similarity}); it holds its
+     *                 decoding room until closed, so that drawing over it is within the room too
      */
     public record Maps(PreprocessedImage image, ImageEncoder.DecodedImage original, List<TextMap> maps) implements AutoCloseable {
         @Override
         public void close() {
-            original.close();
+            if (original != null) {
+                original.close();
+            }
         }
     }
 
@@ -37,40 +39,57 @@ public final class DenseSimilarity {
         this.pipeline = pipeline;
     }
 
+    /** The maps alone: the original pixels (and their decoding room) are let go once the image is resized. */
     public Maps similarity(Command command) {
-        InputChecks checks = pipeline.checks();
-        List<String> texts = checks.texts(command.texts(), "texts", checks.limits().maxDenseTexts());
-        Integer budget = checks.maxNumPatches(command.maxNumPatches());
+        List<String> texts = texts(command);
+        Integer budget = pipeline.checks().maxNumPatches(command.maxNumPatches());
+        PreprocessedImage prepared = pipeline.preprocess(command.image(), budget);
+        return new Maps(prepared, null, maps(prepared, texts));
+    }
+
+    /** The maps and the original to draw them over, which keeps its decoding room until the Maps are closed. */
+    public Maps withOriginal(Command command) {
+        List<String> texts = texts(command);
+        Integer budget = pipeline.checks().maxNumPatches(command.maxNumPatches());
         ImageEncoder.DecodedImage decoded = pipeline.decode(command.image(), budget);
         try {
             PreprocessedImage prepared = pipeline.preprocess(decoded.image(), budget);
-            // the region graph computes the dense map; one full-image box is its cheapest valid input
-            float[][] fullImage = {{0, 0, prepared.originalWidth(), prepared.originalHeight()}};
-            float[] dense;
-            List<EncodedText> encoded;
-            try (Admission admission = pipeline.admit(texts.size(), 1)) {
-                CompletableFuture<List<EncodedText>> textFuture = pipeline.texts().encode(texts, TextWalk.BOX, admission);
-                dense = Await.result(pipeline.encodeRegions(new ClipPipeline.BoxedImage(prepared, fullImage), admission), admission).dense();
-                encoded = Await.result(textFuture, admission);
-            }
-            int rows = prepared.grid().rows();
-            int cols = prepared.grid().cols();
-            int hidden = dense.length / (rows * cols);
-            List<TextMap> maps = new ArrayList<>(texts.size());
-            float[] cell = new float[hidden];
-            for (int t = 0; t < texts.size(); t++) {
-                float[] textUnit = Scoring.normalize(encoded.get(t).embedding());
-                float[][] map = new float[rows][cols];
-                for (int p = 0; p < rows * cols; p++) {
-                    System.arraycopy(dense, p * hidden, cell, 0, hidden);
-                    map[p / cols][p % cols] = (float) Scoring.cosine(cell, textUnit);
-                }
-                maps.add(new TextMap(texts.get(t), map));
-            }
-            return new Maps(prepared, decoded, maps);
+            return new Maps(prepared, decoded, maps(prepared, texts));
         } catch (RuntimeException | Error e) {
             decoded.close();
             throw e;
         }
+    }
+
+    private List<String> texts(Command command) {
+        InputChecks checks = pipeline.checks();
+        return checks.texts(command.texts(), "texts", checks.limits().maxDenseTexts());
+    }
+
+    private List<TextMap> maps(PreprocessedImage prepared, List<String> texts) {
+        // the region graph computes the dense map; one full-image box is its cheapest valid input
+        float[][] fullImage = {{0, 0, prepared.originalWidth(), prepared.originalHeight()}};
+        float[] dense;
+        List<EncodedText> encoded;
+        try (Admission admission = pipeline.admit(texts.size(), 1)) {
+            CompletableFuture<List<EncodedText>> textFuture = pipeline.texts().encode(texts, TextWalk.BOX, admission);
+            dense = Await.result(pipeline.encodeRegions(new ClipPipeline.BoxedImage(prepared, fullImage), admission), admission).dense();
+            encoded = Await.result(textFuture, admission);
+        }
+        int rows = prepared.grid().rows();
+        int cols = prepared.grid().cols();
+        int hidden = dense.length / (rows * cols);
+        List<TextMap> maps = new ArrayList<>(texts.size());
+        float[] cell = new float[hidden];
+        for (int t = 0; t < texts.size(); t++) {
+            float[] textUnit = Scoring.normalize(encoded.get(t).embedding());
+            float[][] map = new float[rows][cols];
+            for (int p = 0; p < rows * cols; p++) {
+                System.arraycopy(dense, p * hidden, cell, 0, hidden);
+                map[p / cols][p % cols] = (float) Scoring.cosine(cell, textUnit);
+            }
+            maps.add(new TextMap(texts.get(t), map));
+        }
+        return maps;
     }
 }

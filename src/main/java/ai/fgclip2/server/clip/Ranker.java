@@ -54,7 +54,7 @@ public final class Ranker {
         }
         Prepared prepared = prepare(items, pointers, budget);
         List<Vector> all = new ArrayList<>(items.size());
-        try (Admission admission = pipeline.admit(prepared.texts().size(), prepared.images().size())) {
+        try (Admission admission = pipeline.admit(pipeline.texts().uncached(prepared.texts(), TextWalk.AUTO), prepared.images().size())) {
             for (CompletableFuture<Vector> vector : submit(prepared, admission)) {
                 all.add(Await.result(vector, admission));
             }

@@ -104,7 +104,7 @@ public final class VocabularyBuilder {
             }
             Admission admission;
             try {
-                admission = pipeline.admit(uncached, 0);
+                admission = pipeline.admitStep(uncached);
             } catch (QueueFullException e) {
                 Thread.sleep(Math.max(10, e.retryAfter().toMillis())); // interactive traffic goes first
                 continue;

@@ -50,7 +50,7 @@ public record Fgclip2Properties(
      * @param maxRequestBytes         body bytes of one request, whatever its transfer encoding (multipart included)
      * @param requestReadTimeout      time from the end of the headers until the whole body has arrived (408 after it)
      * @param maxBufferedRequestBytes body bytes buffered for all requests together (429 beyond it)
-     * @param maxDecodingPixels       declared pixels decoding at once over all requests; unset = half the heap at
+     * @param maxDecodingPixels       declared pixels decoding at once in this process; unset = half the heap at
      *                                {@value DecodeBudget#BYTES_PER_PIXEL} bytes a pixel (images wait for room, 429 after the deadline)
      */
     public record Limits(@DefaultValue("67108864") long maxRequestBytes, @DefaultValue("60s") Duration requestReadTimeout,

@@ -26,7 +26,7 @@ public class GalleryConfiguration {
         HnswSettings hnsw = new HnswSettings(index.maxConnections(), index.beamWidth());
         return switch (index.backend()) {
             case LUCENE -> new LuceneGalleryIndex(index.dir() != null ? index.dir() : cacheDir.resolve("index"), hnsw,
-                    new LuceneGalleryIndex.Tuning(index.luceneSearchThreads(), LuceneGalleryIndex.Tuning.defaults().writerBufferMb()));
+                    LuceneGalleryIndex.Tuning.searchThreads(index.luceneSearchThreads()));
             case ELASTICSEARCH -> {
                 Fgclip2Properties.Elasticsearch es = index.elasticsearch();
                 yield new ElasticsearchGalleryIndex(new ElasticsearchSettings(es.urls(), es.apiKey(), es.caCertificate(), es.indexPrefix(), es.timeout()), hnsw);

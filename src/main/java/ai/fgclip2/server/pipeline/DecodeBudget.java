@@ -6,7 +6,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Declared pixels being decoded at once, over all requests and jobs. The per-request limits bound one request;
+ * Declared pixels being decoded at once in this process (all its requests, or a bulk job). The per-request limits bound one request;
  * this bounds their sum, so that many large images arriving together wait their turn instead of exhausting the
  * heap. Every legal image fits: the capacity is at least {@code max-image-pixels}.
  */
@@ -18,8 +18,8 @@ public final class DecodeBudget {
     public static final int BYTES_PER_PIXEL = 12;
 
     /**
-     * Not fair: an arriving image takes free room at once, so a small image is not held behind a large one waiting
-     * for a large share; the large one gets its room when a large decode ends (small ones hold little of it).
+     * Not fair: an image that finds free room on arrival takes it at once, so a small image is not held behind a
+     * large one waiting for a large share. Images that have to wait are served in order.
      */
     private final Semaphore pixels;
     private final int capacity;
@@ -28,7 +28,7 @@ public final class DecodeBudget {
     /**
      * @param maxPixels      declared pixels decoding at once; raised to {@code maxImagePixels} when below it
      * @param maxImagePixels the largest image a request may send
-     * @param maxWait        how long an image waits for room before its request is refused as overloaded
+     * @param maxWait        how long a request's images wait for room in all before it is refused as overloaded
      */
     public DecodeBudget(long maxPixels, long maxImagePixels, Duration maxWait) {
         this.capacity = (int) Math.min(Integer.MAX_VALUE, Math.max(maxPixels, maxImagePixels));
@@ -41,11 +41,16 @@ public final class DecodeBudget {
         return Runtime.getRuntime().maxMemory() / 2 / BYTES_PER_PIXEL;
     }
 
-    /** Room for one image of {@code declaredPixels}, waited for up to the configured time. */
-    public Lease acquire(long declaredPixels) {
+    /** When a request that starts waiting now must have had all its room ({@link System#nanoTime()} scale). */
+    public long deadlineFromNow() {
+        return System.nanoTime() + maxWait.toNanos();
+    }
+
+    /** Room for one image of {@code declaredPixels}, waited for until {@code deadlineNanos} (the request's, for all its images). */
+    public Lease acquire(long declaredPixels, long deadlineNanos) {
         int wanted = (int) Math.min(capacity, declaredPixels);
         try {
-            if (!pixels.tryAcquire(wanted, maxWait.toNanos(), TimeUnit.NANOSECONDS)) {
+            if (!pixels.tryAcquire(wanted, Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS)) {
                 throw overloaded();
             }
         } catch (InterruptedException e) {
@@ -56,8 +61,8 @@ public final class DecodeBudget {
     }
 
     private QueueFullException overloaded() {
-        return new QueueFullException("Images of " + capacity + " declared pixels are being decoded (fgclip2.limits.max-decoding-pixels) "
-                + "and this one found no room within " + maxWait.toSeconds() + " s.", Duration.ofSeconds(1));
+        return new QueueFullException("The room for images being decoded at once (" + capacity + " declared pixels, "
+                + "fgclip2.limits.max-decoding-pixels) had no space for this request's image within " + maxWait.toSeconds() + " s.", Duration.ofSeconds(1));
     }
 
     public long pixelsInUse() {

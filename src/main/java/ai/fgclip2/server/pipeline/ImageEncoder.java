@@ -68,21 +68,22 @@ public final class ImageEncoder implements AutoCloseable {
     }
 
     /**
-     * Decodes and resizes on the caller's thread; throws ImageDecodeException / InvalidPatchBudgetException.
+     * Decodes and resizes on the caller's thread, in decoding room waited for until {@code roomDeadlineNanos}; throws
+     * ImageDecodeException / InvalidPatchBudgetException / QueueFullException.
      * The budget override must already be validated (the request layer does it before any decoding).
      */
-    public PreprocessedImage preprocess(byte[] data, Integer maxNumPatches) {
-        try (DecodedImage decoded = decode(data)) {
+    public PreprocessedImage preprocess(byte[] data, Integer maxNumPatches, long roomDeadlineNanos) {
+        try (DecodedImage decoded = decode(data, roomDeadlineNanos)) {
             return preprocess(decoded.image(), maxNumPatches);
         }
     }
 
     /**
-     * The first half of {@link #preprocess(byte[], Integer)}, for callers that also need the original pixels; waits
-     * for decoding room first (QueueFullException when none comes in time).
+     * The first half of {@link #preprocess(byte[], Integer, long)}, for callers that also need the original pixels;
+     * waits for decoding room first, until {@code roomDeadlineNanos} (QueueFullException when none comes in time).
      */
-    public DecodedImage decode(byte[] data) {
-        DecodeBudget.Lease room = decodeBudget.acquire(preprocessor.header(data).pixels());
+    public DecodedImage decode(byte[] data, long roomDeadlineNanos) {
+        DecodeBudget.Lease room = decodeBudget.acquire(preprocessor.header(data).pixels(), roomDeadlineNanos);
         try {
             return new DecodedImage(spans.around("fgclip2.decode", () -> decodeTimer.record(() -> preprocessor.decode(data))), room);
         } catch (RuntimeException | Error e) {
@@ -93,6 +94,11 @@ public final class ImageEncoder implements AutoCloseable {
 
     public PreprocessedImage preprocess(RgbImage image, Integer maxNumPatches) {
         return preprocessTimer.record(() -> preprocessor.preprocess(image, maxNumPatches));
+    }
+
+    /** When the images of a request that starts decoding now must have found their decoding room. */
+    public long roomDeadline() {
+        return decodeBudget.deadlineFromNow();
     }
 
     /** The declared size, from the header only; throws ImageDecodeException. */

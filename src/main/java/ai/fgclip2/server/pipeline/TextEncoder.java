@@ -28,13 +28,16 @@ public final class TextEncoder implements AutoCloseable {
     public record EncodedText(String text, TextWalk walk, int tokens, boolean truncated, float[] embedding) {
     }
 
+    static final int FULL_BATCHES_TO_TRUST = 3;
+
     private final TextTokenizer tokenizer;
     private final TextEmbeddingCache cache;
     private final DynamicBatcher<TokenizedText, float[]> batcher;
     private final Timer tokenizeTimer;
     private final int maxBatchSize;
-    /** The least time per text any full batch took; Long.MAX_VALUE until one ran. */
+    /** The least time per text any full batch took, and how many full batches ran. */
     private final AtomicLong fastestNanosPerText = new AtomicLong(Long.MAX_VALUE);
+    private final AtomicLong fullBatches = new AtomicLong();
 
     public TextEncoder(TextTokenizer tokenizer, InferenceEngine engine, TextEmbeddingCache cache, BatcherConfig batching, MeterRegistry registry) {
         this(tokenizer, engine, cache, batching, registry, TraceSpans.NONE);
@@ -57,17 +60,18 @@ public final class TextEncoder implements AutoCloseable {
         List<float[]> embeddings = List.of(engine.text(ids, head(items.get(0).walk())));
         if (items.size() >= maxBatchSize) {
             fastestNanosPerText.accumulateAndGet((System.nanoTime() - start) / items.size(), Math::min);
+            fullBatches.incrementAndGet();
         }
         return embeddings;
     }
 
     /**
      * The least time {@code texts} texts can take on this server: at the fastest rate a full batch has run, whatever
-     * its walk. Empty until a full batch has run.
+     * its walk. Empty until {@value #FULL_BATCHES_TO_TRUST} full batches have run (a first run at a new batch shape is
+     * slower than the rest).
      */
     public Optional<Duration> fastestTime(int texts) {
-        long perText = fastestNanosPerText.get();
-        return perText == Long.MAX_VALUE ? Optional.empty() : Optional.of(Duration.ofNanos(perText * texts));
+        return fullBatches.get() < FULL_BATCHES_TO_TRUST ? Optional.empty() : Optional.of(Duration.ofNanos(fastestNanosPerText.get() * texts));
     }
 
     static InferenceEngine.TextHead head(TextWalk walk) {
@@ -140,7 +144,11 @@ public final class TextEncoder implements AutoCloseable {
     public int uncached(List<String> texts, TextWalk walk) {
         int missing = 0;
         for (String text : texts) {
-            if (cache.getIfPresent(walk, text) == null) {
+            // AUTO resolves to SHORT or LONG by token count; without tokenizing, either entry counts as cached
+            boolean cached = walk == TextWalk.AUTO
+                    ? cache.getIfPresent(TextWalk.SHORT, text) != null || cache.getIfPresent(TextWalk.LONG, text) != null
+                    : cache.getIfPresent(walk, text) != null;
+            if (!cached) {
                 missing++;
             }
         }

@@ -53,9 +53,9 @@ public class DenseController {
             throw new ProblemException(Problem.INVALID_REQUEST, "format=png draws one heatmap: send exactly one text.", "/texts");
         }
         Heatmap.Range fixedScale = scale(request.range());
-        // the original's decoding room is held until the heatmap is drawn and encoded
-        try (DenseSimilarity.Maps result = dense.similarity(new DenseSimilarity.Command(ImageStrings.decode(request.image(), "/image"),
-                request.texts(), request.maxNumPatches()))) {
+        DenseSimilarity.Command command = new DenseSimilarity.Command(ImageStrings.decode(request.image(), "/image"), request.texts(), request.maxNumPatches());
+        // a heatmap keeps the original (and its decoding room) until it is drawn and encoded; the JSON maps do not need it
+        try (DenseSimilarity.Maps result = format.equals("png") ? dense.withOriginal(command) : dense.similarity(command)) {
             if (format.equals("png")) {
                 float[][] map = result.maps().get(0).similarity();
                 Heatmap.Range own = Heatmap.Range.of(map);

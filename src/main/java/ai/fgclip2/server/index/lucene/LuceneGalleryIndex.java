@@ -103,7 +103,12 @@ public final class LuceneGalleryIndex implements GalleryIndex {
     public record Tuning(int searchThreads, double writerBufferMb) {
         /** A segment per core at once; Lucene's writer buffer. */
         public static Tuning defaults() {
-            return new Tuning(Runtime.getRuntime().availableProcessors(), IndexWriterConfig.DEFAULT_RAM_BUFFER_SIZE_MB);
+            return searchThreads(Runtime.getRuntime().availableProcessors());
+        }
+
+        /** The service's: {@code threads} segments at once, Lucene's writer buffer. */
+        public static Tuning searchThreads(int threads) {
+            return new Tuning(threads, IndexWriterConfig.DEFAULT_RAM_BUFFER_SIZE_MB);
         }
     }
 
