@@ -84,12 +84,7 @@ class DecodeRoomTest {
     }
 
     private long decodingPixels() {
-        for (String line : ServerTestSupport.get(port, "/actuator/prometheus").body().split("\n")) {
-            if (line.startsWith("fgclip2_decode_pixels ")) {
-                return (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-            }
-        }
-        throw new AssertionError("no fgclip2_decode_pixels gauge");
+        return (long) ServerTestSupport.gauge(port, "fgclip2_decode_pixels ", "");
     }
 
     private static String png(int width, int height, int seed) throws Exception {

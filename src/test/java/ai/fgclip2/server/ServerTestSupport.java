@@ -60,13 +60,17 @@ public final class ServerTestSupport {
 
     /** Items waiting in a batching queue ("text" or "image"), from the fgclip2.queue.depth gauge (health details are not public). */
     public static int queueDepth(int port, String queue) {
-        String tag = "queue=\"" + queue + "\"";
+        return (int) gauge(port, "fgclip2_queue_depth{", "queue=\"" + queue + "\"");
+    }
+
+    /** The value of the Prometheus sample whose line starts with {@code sample} (name and "{" or " ") and contains {@code tag}. */
+    public static double gauge(int port, String sample, String tag) {
         for (String line : get(port, "/actuator/prometheus").body().split("\n")) {
-            if (line.startsWith("fgclip2_queue_depth{") && line.contains(tag)) {
-                return (int) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            if (line.startsWith(sample) && line.contains(tag)) {
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
             }
         }
-        throw new AssertionError("no fgclip2_queue_depth gauge for queue " + queue);
+        throw new AssertionError("no Prometheus sample " + sample + " with " + tag);
     }
 
     public static float[] floats(JsonNode array) {

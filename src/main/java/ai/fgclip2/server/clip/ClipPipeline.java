@@ -41,9 +41,15 @@ public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder
      * {@link ProblemException} at the image's pointer. The budget override must already be checked.
      */
     public List<PreprocessedImage> preprocessAll(List<ImageInput> inputs, Integer maxNumPatches) {
-        checkWork(inputs, maxNumPatches);
+        List<ImageHeader> headers = checkWork(inputs, maxNumPatches);
         long roomDeadline = images.roomDeadline();
-        return inputs.stream().map(image -> imageStep(image, () -> images.preprocess(image.bytes(), maxNumPatches, roomDeadline))).toList();
+        List<PreprocessedImage> prepared = new ArrayList<>(inputs.size());
+        for (int i = 0; i < inputs.size(); i++) {
+            ImageInput image = inputs.get(i);
+            ImageHeader header = headers.get(i);
+            prepared.add(imageStep(image, () -> images.preprocess(image.bytes(), header, maxNumPatches, roomDeadline)));
+        }
+        return prepared;
     }
 
     /**
@@ -51,8 +57,8 @@ public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder
      * when done with the pixels: it holds their decoding room.
      */
     public ImageEncoder.DecodedImage decode(ImageInput image, Integer maxNumPatches) {
-        checkWork(List.of(image), maxNumPatches);
-        return imageStep(image, () -> images.decode(image.bytes(), images.roomDeadline()));
+        ImageHeader header = checkWork(List.of(image), maxNumPatches).get(0);
+        return imageStep(image, () -> images.decode(image.bytes(), header, images.roomDeadline()));
     }
 
     /** {@link #preprocessAll}'s second half for an image decoded with {@link #decode}. */
@@ -64,7 +70,9 @@ public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder
         }
     }
 
-    private void checkWork(List<ImageInput> inputs, Integer maxNumPatches) {
+    /** The images' headers, read once: decoding reserves its room from them. */
+    private List<ImageHeader> checkWork(List<ImageInput> inputs, Integer maxNumPatches) {
+        List<ImageHeader> headers = new ArrayList<>(inputs.size());
         long pixels = 0;
         long patches = 0;
         for (ImageInput image : inputs) {
@@ -72,7 +80,9 @@ public record ClipPipeline(TextEncoder texts, ImageEncoder images, RegionEncoder
             pixels += header.pixels();
             patches += imageStep(image, () -> images.patchCount(header, maxNumPatches));
             checks.requestWork(pixels, patches, image.pointer());
+            headers.add(header);
         }
+        return headers;
     }
 
     private static <T> T imageStep(ImageInput image, Supplier<T> step) {

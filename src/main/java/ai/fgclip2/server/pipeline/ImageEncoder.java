@@ -72,18 +72,19 @@ public final class ImageEncoder implements AutoCloseable {
      * ImageDecodeException / InvalidPatchBudgetException / QueueFullException.
      * The budget override must already be validated (the request layer does it before any decoding).
      */
-    public PreprocessedImage preprocess(byte[] data, Integer maxNumPatches, long roomDeadlineNanos) {
-        try (DecodedImage decoded = decode(data, roomDeadlineNanos)) {
+    public PreprocessedImage preprocess(byte[] data, ImageHeader header, Integer maxNumPatches, long roomDeadlineNanos) {
+        try (DecodedImage decoded = decode(data, header, roomDeadlineNanos)) {
             return preprocess(decoded.image(), maxNumPatches);
         }
     }
 
     /**
-     * The first half of {@link #preprocess(byte[], Integer, long)}, for callers that also need the original pixels;
-     * waits for decoding room first, until {@code roomDeadlineNanos} (QueueFullException when none comes in time).
+     * The first half of {@link #preprocess(byte[], ImageHeader, Integer, long)}, for callers that also need the original
+     * pixels; waits for room for the {@code header}'s declared pixels first, until {@code roomDeadlineNanos}
+     * (QueueFullException when none comes in time).
      */
-    public DecodedImage decode(byte[] data, long roomDeadlineNanos) {
-        DecodeBudget.Lease room = decodeBudget.acquire(preprocessor.header(data).pixels(), roomDeadlineNanos);
+    public DecodedImage decode(byte[] data, ImageHeader header, long roomDeadlineNanos) {
+        DecodeBudget.Lease room = decodeBudget.acquire(header.pixels(), roomDeadlineNanos);
         try {
             return new DecodedImage(spans.around("fgclip2.decode", () -> decodeTimer.record(() -> preprocessor.decode(data))), room);
         } catch (RuntimeException | Error e) {
