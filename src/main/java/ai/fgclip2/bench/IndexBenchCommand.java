@@ -88,8 +88,9 @@ public final class IndexBenchCommand implements Callable<Integer> {
             + "are flushed at this size (default: ${DEFAULT-VALUE}, Lucene's and the service's).")
     double writerBufferMb;
 
-    @Option(names = "--dir", description = "Index directory (default: a temporary one, deleted afterwards). An index of the same "
-            + "--vectors already there is measured again without rebuilding it (the vectors are the same: fixed seed).")
+    @Option(names = "--dir", description = "Index directory (default: a temporary one, deleted afterwards). Each write call is "
+            + "committed, so a build that was stopped resumes where its last commit ended; a complete index of the same --vectors is "
+            + "measured again without rebuilding it (the vectors are the same: fixed seed).")
     Path dir;
 
     @Option(names = "--bulk-images", description = "Instead of the vector benchmark: write this many 640x480 JPEGs, embed them plainly "
@@ -117,10 +118,11 @@ public final class IndexBenchCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "%d random unit vectors of %d dimensions, HNSW m=%d beam=%d, %s%n", vectors, dimensions, maxConnections, beamWidth,
                 quantize ? "int8 scalar quantization + exact rescoring" : "float32");
         HnswSettings hnsw = new HnswSettings(maxConnections, beamWidth);
-        if (Files.isDirectory(root.resolve("bench"))) {
+        long kept = keptVectors(root, hnsw);
+        if (kept == vectors) {
             System.out.printf(Locale.ROOT, "measuring the index already in %s (its graph settings are those it was built with)%n", root);
         } else {
-            build(root, hnsw, data);
+            build(root, hnsw, data, kept);
         }
         printSizes(root.resolve("bench"));
         try {
@@ -133,12 +135,6 @@ public final class IndexBenchCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "exact search (brute force, for recall): %.1f ms per query%n", (System.nanoTime() - exactStart) / 1e6 / queries);
             for (int threads : searchThreads) {
                 try (LuceneGalleryIndex index = new LuceneGalleryIndex(root, hnsw, new LuceneGalleryIndex.Tuning(threads, writerBufferMb))) {
-                    long indexed = index.count("bench");
-                    CollectionSpec kept = index.describe("bench").orElseThrow();
-                    if (indexed != vectors || kept.quantized() != quantize || kept.dimensions() != dimensions) {
-                        throw new IllegalStateException("the index in " + root + " holds " + indexed + (kept.quantized() ? " quantized " : " float32 ")
-                                + kept.dimensions() + "-d vectors, not what the options ask for");
-                    }
                     for (int numCandidates : candidates) {
                         measure(index, queryVectors, exact, numCandidates, threads);
                     }
@@ -177,11 +173,30 @@ public final class IndexBenchCommand implements Callable<Integer> {
                 numCandidates, threads, topK, found / ((double) queries * topK), latency.medianMs(), latency.p99Ms(), queries);
     }
 
-    /** Writes the vectors from --writers threads in calls of --batch, commits, then lets the merges settle. */
-    private void build(Path root, HnswSettings hnsw, float[][] data) throws Exception {
-        System.out.printf(Locale.ROOT, "writing: %d threads, %d vectors per call, writer buffer %.0f MB%n", writers, batch, writerBufferMb);
+    /** Vectors committed in a kept index under root (0 if there is none), after checking it is of the options' kind. */
+    private long keptVectors(Path root, HnswSettings hnsw) {
+        if (!Files.isDirectory(root.resolve("bench"))) {
+            return 0;
+        }
+        try (LuceneGalleryIndex index = new LuceneGalleryIndex(root, hnsw, LuceneGalleryIndex.Tuning.searchThreads(1))) {
+            long indexed = index.count("bench");
+            CollectionSpec spec = index.describe("bench").orElseThrow();
+            if (indexed > vectors || spec.quantized() != quantize || spec.dimensions() != dimensions) {
+                throw new IllegalStateException("the index in " + root + " holds " + indexed + (spec.quantized() ? " quantized " : " float32 ")
+                        + spec.dimensions() + "-d vectors, not what the options ask for");
+            }
+            return indexed;
+        }
+    }
+
+    /** Writes the vectors not yet committed from --writers threads in calls of --batch, commits, then lets the merges settle. */
+    private void build(Path root, HnswSettings hnsw, float[][] data, long kept) throws Exception {
+        System.out.printf(Locale.ROOT, "writing: %d threads, %d vectors per call, writer buffer %.0f MB%s%n", writers, batch, writerBufferMb,
+                kept > 0 ? ", resuming after the " + kept + " vectors committed in " + root : "");
         try (LuceneGalleryIndex writer = new LuceneGalleryIndex(root, hnsw, new LuceneGalleryIndex.Tuning(1, writerBufferMb))) {
-            writer.create(new CollectionSpec("bench", "random", "bench", "fp32", dimensions, Map.of(), quantize));
+            if (kept == 0) {
+                writer.create(new CollectionSpec("bench", "random", "bench", "fp32", dimensions, Map.of(), quantize));
+            }
             long start = System.nanoTime();
             ExecutorService threads = Executors.newFixedThreadPool(writers);
             try {
@@ -191,7 +206,7 @@ public final class IndexBenchCommand implements Callable<Integer> {
             }
             writer.commit("bench");
             System.out.printf(Locale.ROOT, "indexing: %.1f s (%.0f vectors/s) to a commit%n", (System.nanoTime() - start) / 1e9,
-                    vectors / ((System.nanoTime() - start) / 1e9));
+                    (vectors - kept) / ((System.nanoTime() - start) / 1e9));
             if (optimize) {
                 long mergeStart = System.nanoTime();
                 writer.optimize("bench");
@@ -211,11 +226,21 @@ public final class IndexBenchCommand implements Callable<Integer> {
         for (int t = 0; t < writers; t++) {
             done.add(threads.submit(() -> {
                 for (int b = nextBatch.getAndIncrement(); b < batches; b = nextBatch.getAndIncrement()) {
+                    List<String> ids = IntStream.range(b * batch, (int) Math.min(vectors, (long) (b + 1) * batch)).mapToObj(Integer::toString).toList();
+                    Set<String> committed = dir == null ? Set.of() : writer.present("bench", ids);
                     List<IndexItem> items = new ArrayList<>(batch);
-                    for (int i = b * batch; i < Math.min(vectors, (long) (b + 1) * batch); i++) {
-                        items.add(new IndexItem(Integer.toString(i), Metadata.EMPTY, data[i], List.of()));
+                    for (String id : ids) {
+                        if (!committed.contains(id)) {
+                            items.add(new IndexItem(id, Metadata.EMPTY, data[Integer.parseInt(id)], List.of()));
+                        }
+                    }
+                    if (items.isEmpty()) {
+                        continue;
                     }
                     writer.upsert("bench", items);
+                    if (dir != null) {
+                        writer.commit("bench"); // a kept index survives a stopped build up to its last call
+                    }
                     int before = written.getAndAdd(items.size());
                     if ((before + items.size()) / 100_000 > before / 100_000) {
                         System.out.printf(Locale.ROOT, "  %d indexed, %.0f s%n", before + items.size(), (System.nanoTime() - start) / 1e9);
