@@ -20,6 +20,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicInteger;
+import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -73,16 +74,22 @@ public final class BulkIndexCommand implements Callable<Integer> {
     @Unmatched
     List<String> properties = new ArrayList<>();
 
-    /** A file that could not be indexed, and why. */
     /** A decoding thread hit an Error (out of heap): the job stops with it rather than wait for the entry forever. */
     private record Fatal(Error error) {
     }
 
+    /** A file that could not be indexed, and why. */
     private record Bad(String where, String reason) {
     }
 
+    /** The largest file read: what one request could carry (fgclip2.limits.max-request-bytes). */
+    private long maxFileBytes;
+
     @Override
     public Integer call() throws Exception {
+        if (batch < 1 || commitEvery < 1 || decoders < 1) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--batch, --commit-every and --decoders must be at least 1");
+        }
         Fgclip2Properties settings;
         try {
             settings = OfflinePipeline.properties(properties);
@@ -90,11 +97,16 @@ public final class BulkIndexCommand implements Callable<Integer> {
             System.err.println(e.getMessage());
             return 2;
         }
+        maxFileBytes = settings.limits().maxRequestBytes();
         List<BulkSource.Entry> entries = source.folder != null ? BulkSource.folder(source.folder) : BulkSource.manifest(source.manifest);
         try (OfflinePipeline offline = new OfflinePipeline(settings)) {
             System.err.printf(Locale.ROOT, "Indexing %d entries into '%s' with %s (revision %s, %s)%n", entries.size(), collection, offline.files.id(),
                     offline.files.revision(), offline.files.manifest().precision());
             return run(offline.gallery, entries);
+        } catch (IndexException e) {
+            // the index itself failed (locked by a server, disk full): what was committed stays, and a re-run resumes
+            System.err.println("Cannot index into '" + collection + "': " + e.getMessage());
+            return 1;
         }
     }
 
@@ -103,6 +115,9 @@ public final class BulkIndexCommand implements Callable<Integer> {
         try {
             spec = gallery.collection(collection).spec();
             gallery.open(collection);
+            if (!fields.isEmpty()) {
+                System.err.println("Collection '" + collection + "' exists with the fields " + spec.fields() + "; --field only shapes a new collection.");
+            }
         } catch (ProblemException notThere) {
             if (notThere.problem() != ai.fgclip2.server.clip.Problem.NOT_FOUND) {
                 System.err.println("Cannot index into '" + collection + "': " + notThere.getMessage());
@@ -194,6 +209,11 @@ public final class BulkIndexCommand implements Callable<Integer> {
             BulkSource.Entry entry = todo.get(i);
             Object result;
             try {
+                long size = Files.size(entry.path());
+                if (size > maxFileBytes) {
+                    throw new ProblemException(ai.fgclip2.server.clip.Problem.LIMIT_EXCEEDED, "The file has " + size + " bytes; the limit is "
+                            + maxFileBytes + " (fgclip2.limits.max-request-bytes).", entry.where());
+                }
                 byte[] bytes = Files.readAllBytes(entry.path());
                 result = gallery.prepare(spec, new Gallery.NewItem(entry.id(), new ImageInput(bytes, entry.where()), entry.metadata(), entry.boxes()),
                         entry.where(), maxNumPatches);

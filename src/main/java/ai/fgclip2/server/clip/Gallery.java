@@ -13,12 +13,15 @@ import ai.fgclip2.server.pipeline.RegionEncoder.EncodedRegions;
 import ai.fgclip2.server.pipeline.TextEncoder.EncodedText;
 import ai.fgclip2.server.pipeline.image.PreprocessedImage;
 import ai.fgclip2.server.pipeline.text.TextWalk;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.regex.Pattern;
@@ -34,7 +37,8 @@ import java.util.regex.Pattern;
  */
 public final class Gallery {
     public static final Pattern COLLECTION_NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
-    static final int MAX_ID_CHARS = 512;
+    /** Elasticsearch's limit on a document id, so that both backends take the same ids. */
+    static final int MAX_ID_BYTES = 512;
     /** The most candidates one search may ask for: Elasticsearch's own cap on num_candidates, so both backends agree. */
     static final int MAX_NUM_CANDIDATES = 10_000;
 
@@ -112,7 +116,7 @@ public final class Gallery {
         if (name == null || !COLLECTION_NAME.matcher(name).matches()) {
             throw new ProblemException(Problem.INVALID_REQUEST, "'name' must match " + COLLECTION_NAME.pattern() + "; got '" + name + "'.", "/name");
         }
-        if (index.describe(name).isPresent()) {
+        if (describe(name).isPresent()) {
             throw new ProblemException(Problem.CONFLICT, "Collection '" + name + "' already exists.", "/name");
         }
         CollectionSpec spec = new CollectionSpec(name, model.id(), model.revision(), model.precision(), model.dimensions(),
@@ -127,12 +131,12 @@ public final class Gallery {
 
     /** A collection of any model (so that its owner can see what it holds). */
     public CollectionInfo collection(String name) {
-        CollectionSpec spec = index.describe(name).orElseThrow(() -> notFound(name));
+        CollectionSpec spec = describe(name).orElseThrow(() -> notFound(name));
         return new CollectionInfo(spec, index.count(name));
     }
 
     public synchronized void drop(String name) {
-        index.describe(name).orElseThrow(() -> notFound(name));
+        describe(name).orElseThrow(() -> notFound(name));
         index.drop(name);
     }
 
@@ -246,14 +250,16 @@ public final class Gallery {
     }
 
     public ItemView item(String collection, String id) {
-        index.describe(collection).orElseThrow(() -> notFound(collection));
+        describe(collection).orElseThrow(() -> notFound(collection));
+        id(id, null);
         StoredItem item = index.get(collection, id).orElseThrow(() -> new ProblemException(Problem.NOT_FOUND,
                 "Collection '" + collection + "' has no item '" + id + "'."));
         return new ItemView(item.id(), GalleryFields.view(item.metadata()), item.boxes());
     }
 
     public void delete(String collection, String id) {
-        index.describe(collection).orElseThrow(() -> notFound(collection));
+        describe(collection).orElseThrow(() -> notFound(collection));
+        id(id, null);
         if (!index.delete(collection, id)) {
             throw new ProblemException(Problem.NOT_FOUND, "Collection '" + collection + "' has no item '" + id + "'.");
         }
@@ -285,8 +291,10 @@ public final class Gallery {
         List<IndexHit> found = index.search(collection, new VectorSearch(target, query.unit(), filters, window,
                 Math.max(window, numCandidates)));
         boolean siglip = query.walk() != null && target == VectorSearch.Target.IMAGES;
+        // equal scores (the same image under two ids) keep one order on every page and backend: by id
+        List<IndexHit> ranked = found.stream().sorted(Comparator.comparingDouble((IndexHit hit) -> -hit.cosine()).thenComparing(IndexHit::id)).toList();
         List<Hit> hits = new ArrayList<>();
-        for (IndexHit hit : found.subList(Math.min(offset, found.size()), found.size())) {
+        for (IndexHit hit : ranked.subList(Math.min(offset, ranked.size()), ranked.size())) {
             Double logit = siglip ? pipeline.scores().logit(hit.cosine()) : null;
             RegionHit region = hit.region() == null ? null : new RegionHit(hit.region().index(), hit.region().box(), hit.region().cosine());
             hits.add(new Hit(hit.id(), hit.cosine(), logit, logit == null ? null : Scoring.sigmoid(logit), GalleryFields.view(hit.metadata()), region));
@@ -337,7 +345,7 @@ public final class Gallery {
 
     /** The collection's spec, if it exists and was built by this server's model. */
     public CollectionSpec open(String collection) {
-        CollectionSpec spec = index.describe(collection).orElseThrow(() -> notFound(collection));
+        CollectionSpec spec = describe(collection).orElseThrow(() -> notFound(collection));
         if (!spec.modelRevision().equals(model.revision()) || !spec.precision().equals(model.precision()) || spec.dimensions() != model.dimensions()) {
             throw new ProblemException(Problem.CONFLICT, "Collection '" + collection + "' holds vectors of model " + spec.modelId() + " revision "
                     + spec.modelRevision() + " (" + spec.precision() + "); this server runs " + model.id() + " revision " + model.revision() + " ("
@@ -346,9 +354,26 @@ public final class Gallery {
         return spec;
     }
 
+    /** A name that cannot be a collection's is no collection (and never reaches the backend, where it could mean a path or URL). */
+    private Optional<CollectionSpec> describe(String name) {
+        return name != null && COLLECTION_NAME.matcher(name).matches() ? index.describe(name) : Optional.empty();
+    }
+
+    /**
+     * An id is 1 to 512 UTF-8 bytes and may hold '/' (a bulk job's folder ids are relative paths), but no empty, "."
+     * or ".." segment between slashes: HTTP clients rewrite such paths before sending them, so that DELETE of item
+     * ".." would arrive as a DELETE of the collection itself.
+     */
     private static void id(String id, String pointer) {
-        if (id == null || id.isEmpty() || id.length() > MAX_ID_CHARS) {
-            throw new ProblemException(Problem.INVALID_REQUEST, "Each item needs an 'id' of 1 to " + MAX_ID_CHARS + " characters.", pointer);
+        if (id == null || id.isEmpty() || id.getBytes(StandardCharsets.UTF_8).length > MAX_ID_BYTES) {
+            throw new ProblemException(Problem.INVALID_REQUEST, "Each item needs an 'id' of 1 to " + MAX_ID_BYTES + " UTF-8 bytes"
+                    + (id == null || id.isEmpty() ? "." : "; this one has " + id.getBytes(StandardCharsets.UTF_8).length + "."), pointer);
+        }
+        for (String segment : id.split("/", -1)) {
+            if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {
+                throw new ProblemException(Problem.INVALID_REQUEST, "The id '" + id + "' has an empty, '.' or '..' part between slashes; HTTP "
+                        + "clients rewrite such paths, so /items/{id} could not reach it.", pointer);
+            }
         }
     }
 

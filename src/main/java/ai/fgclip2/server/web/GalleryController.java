@@ -69,10 +69,12 @@ public class GalleryController {
         return added(gallery.add(name, commands, request.maxNumPatches()));
     }
 
-    @PutMapping(path = "/v1/collections/{name}/items/{id}", consumes = MediaType.APPLICATION_JSON_VALUE)
+    // {*id}: the rest of the path, so that ids with '/' (a bulk job's relative paths) are reachable without %2F,
+    // which servlet containers refuse
+    @PutMapping(path = "/v1/collections/{name}/items/{*id}", consumes = MediaType.APPLICATION_JSON_VALUE)
     public AddItemsResponse put(@PathVariable String name, @PathVariable String id, @RequestBody PutItemRequest request) {
         ImageInput image = ImageStrings.decode(request.image(), "/image");
-        return added(gallery.add(name, List.of(new Gallery.NewItem(id, image, request.metadata(), request.boxes())), request.maxNumPatches()));
+        return added(gallery.add(name, List.of(new Gallery.NewItem(itemId(id), image, request.metadata(), request.boxes())), request.maxNumPatches()));
     }
 
     private AddItemsResponse added(List<Gallery.Added> added) {
@@ -83,16 +85,21 @@ public class GalleryController {
         return new AddItemsResponse(modelRef, out);
     }
 
-    @GetMapping("/v1/collections/{name}/items/{id}")
+    @GetMapping("/v1/collections/{name}/items/{*id}")
     public ItemResponse item(@PathVariable String name, @PathVariable String id) {
-        Gallery.ItemView item = gallery.item(name, id);
+        Gallery.ItemView item = gallery.item(name, itemId(id));
         return new ItemResponse(item.id(), item.metadata(), item.boxes());
     }
 
-    @DeleteMapping("/v1/collections/{name}/items/{id}")
+    @DeleteMapping("/v1/collections/{name}/items/{*id}")
     @ResponseStatus(HttpStatus.NO_CONTENT)
     public void delete(@PathVariable String name, @PathVariable String id) {
-        gallery.delete(name, id);
+        gallery.delete(name, itemId(id));
+    }
+
+    /** A {*id} capture starts with the slash before it. */
+    private static String itemId(String captured) {
+        return captured.startsWith("/") ? captured.substring(1) : captured;
     }
 
     @PostMapping(path = "/v1/collections/{name}/search", consumes = MediaType.APPLICATION_JSON_VALUE)

@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -109,6 +110,7 @@ class BulkIndexJobTest {
     void aManifestBringsMetadataAndBoxesAndItsBadLinesAreCountedNotFatal() throws Exception {
         writePng(work.resolve("a.png"), 1);
         writePng(work.resolve("b.png"), 2);
+        Files.write(work.resolve("big.png"), new byte[40_000]); // beyond the job's file limit below: never read
         Path manifest = work.resolve("manifest.jsonl");
         Files.writeString(manifest, String.join("\n",
                 "{\"path\": \"a.png\", \"id\": \"a\", \"metadata\": {\"tags\": [\"x\", \"y\"], \"year\": 2020}, \"boxes\": [[0, 0, 30, 30], [10, 10, 60, 40]]}",
@@ -119,6 +121,9 @@ class BulkIndexJobTest {
                 "{\"path\": \"a.png\", \"id\": \"typed\", \"metadata\": {\"year\": \"old\"}}",
                 "{\"path\": \"missing.png\", \"id\": \"missing\"}",
                 "{\"path\": \"b.png\", \"id\": \"a\"}",
+                "{\"path\": \"big.png\", \"id\": \"big\"}",
+                "{\"path\": \"a.png\", \"id\": \"../a\"}",
+                "{\"path\": \"a.png\", \"id\": \"" + "猫".repeat(171) + "\"}",
                 ""));
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         PrintStream original = System.out;
@@ -127,13 +132,14 @@ class BulkIndexJobTest {
         try {
             exit = new CommandLine(new BulkIndexCommand()).execute("--manifest", manifest.toString(), "--collection", "m",
                     "--field", "tags=keyword", "--field", "year=number",
-                    "--fgclip2.model.dir=" + checkpoint, "--fgclip2.cache.dir=" + work.resolve("cache"), "--fgclip2.index.dir=" + work.resolve("index"));
+                    "--fgclip2.model.dir=" + checkpoint, "--fgclip2.cache.dir=" + work.resolve("cache"), "--fgclip2.index.dir=" + work.resolve("index"),
+                    "--fgclip2.limits.max-request-bytes=20000");
         } finally {
             System.setOut(original);
         }
         String output = captured.toString(StandardCharsets.UTF_8);
         assertThat(exit).as(output).isZero();
-        assertThat(output).contains("done: indexed 2, skipped 0, bad 6");
+        assertThat(output).contains("done: indexed 2, skipped 0, bad 9");
         try (GalleryIndex index = new LuceneGalleryIndex(work.resolve("index"), HNSW)) {
             StoredItem a = index.get("m", "a").orElseThrow();
             assertThat(a.boxes()).hasSize(2);
@@ -142,6 +148,28 @@ class BulkIndexJobTest {
             assertThat(index.get("m", "b.png").orElseThrow().metadata().keywords().get("tags")).containsExactly("z");
             assertThat(index.count("m")).isEqualTo(2);
         }
+    }
+
+    @Test
+    void aCollectionHeldByAnotherWriterIsReportedNotThrown() throws Exception {
+        writePng(work.resolve("c.png"), 3);
+        try (GalleryIndex server = new LuceneGalleryIndex(work.resolve("index"), HNSW)) {
+            server.create(new ai.fgclip2.server.index.CollectionSpec("held", "m", "r", "fp32", 8, Map.of(), false)); // holds its writer
+            ByteArrayOutputStream errors = new ByteArrayOutputStream();
+            PrintStream original = System.err;
+            int exit;
+            System.setErr(new PrintStream(errors, true, StandardCharsets.UTF_8));
+            try {
+                exit = new CommandLine(new BulkIndexCommand()).execute("--folder", work.toString(), "--collection", "held",
+                        "--fgclip2.model.dir=" + checkpoint, "--fgclip2.cache.dir=" + work.resolve("cache"), "--fgclip2.index.dir=" + work.resolve("index"));
+            } finally {
+                System.setErr(original);
+            }
+            String output = errors.toString(StandardCharsets.UTF_8);
+            assertThat(exit).as(output).isEqualTo(1);
+            assertThat(output).contains("Cannot index into 'held'").contains("open in another process").doesNotContain("\tat ");
+        }
+        assertThat(new CommandLine(new BulkIndexCommand()).execute("--folder", work.toString(), "--collection", "x", "--decoders", "0")).isEqualTo(2);
     }
 
     /** The job as a separate JVM, as an operator runs it, on the fixture model; stdout is the job's acknowledgements. */

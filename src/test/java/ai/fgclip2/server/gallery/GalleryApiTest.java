@@ -162,6 +162,38 @@ class GalleryApiTest extends E2eServerTest {
     }
 
     @Test
+    void idsWithSlashesAreReachableAndDotSegmentsAreRefused() {
+        post("/v1/collections", Map.of("name", "paths"));
+        var put = send("PUT", "/v1/collections/paths/items/trip/2024/k1.jpg", Map.of("image", images.get(0)));
+        assertThat(put.status()).as(put.body()).isEqualTo(200);
+        assertThat(put.json().path("items").get(0).path("id").asString()).isEqualTo("trip/2024/k1.jpg");
+        assertThat(get("/v1/collections/paths/items/trip/2024/k1.jpg").json().path("id").asString()).isEqualTo("trip/2024/k1.jpg");
+        assertThat(post("/v1/collections/paths/search", Map.of("query", Map.of("image", images.get(0)))).json().path("hits").get(0).path("id").asString())
+                .isEqualTo("trip/2024/k1.jpg");
+        // a client would send DELETE .../items/.. as DELETE /v1/collections/paths: such ids never get in
+        for (String id : List.of("..", ".", "a/../b", "a//b", "/a", "a/")) {
+            assertProblem(post("/v1/collections/paths/items", Map.of("items", List.of(Map.of("id", id, "image", images.get(0))))),
+                    400, "invalid-request", "/items/0/id");
+        }
+        assertThat(send("DELETE", "/v1/collections/paths/items/trip/2024/k1.jpg", null).status()).isEqualTo(204);
+        assertThat(get("/v1/collections/paths").json().path("count").asInt()).isZero();
+    }
+
+    @Test
+    void idsAreCountedInUtf8BytesAndNamesThatCannotBeCollectionsAreNotFound() {
+        String chinese = "猫".repeat(171); // 513 UTF-8 bytes in 171 characters
+        assertProblem(post("/v1/collections/synthetic/items", Map.of("items", List.of(Map.of("id", chinese, "image", images.get(0))))),
+                400, "invalid-request", "/items/0/id");
+        var fits = post("/v1/collections/synthetic/items", Map.of("items", List.of(Map.of("id", "猫".repeat(170), "image", images.get(0)))));
+        assertThat(fits.status()).as(fits.body()).isEqualTo(200);
+        send("DELETE", "/v1/collections/synthetic/items/" + java.net.URLEncoder.encode("猫".repeat(170), java.nio.charset.StandardCharsets.UTF_8), null);
+        for (String name : List.of("a%20b", "a%7Cb", "UPPER", "%E7%8C%AB")) {
+            assertProblem(get("/v1/collections/" + name), 404, "not-found", null);
+            assertProblem(post("/v1/collections/" + name + "/search", Map.of("query", Map.of("text", "a"))), 404, "not-found", null);
+        }
+    }
+
+    @Test
     void aCollectionOfAnotherModelRevisionRefusesItemsAndQueries() {
         CollectionSpec current = index.describe("synthetic").orElseThrow();
         index.create(new CollectionSpec("older", current.modelId(), "0123456789ab", current.precision(), current.dimensions(), current.fields(), false));
@@ -170,6 +202,13 @@ class GalleryApiTest extends E2eServerTest {
         assertThat(add.json().path("detail").asString()).contains("0123456789ab").contains(current.modelRevision());
         assertProblem(post("/v1/collections/older/search", Map.of("query", Map.of("text", "a"))), 409, "conflict", null);
         assertThat(get("/v1/collections/older").json().path("model").path("revision").asString()).isEqualTo("0123456789ab");
+    }
+
+    private ServerTestSupport.Response send(String method, String path, Object body) {
+        return ServerTestSupport.send(port, java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + path))
+                .header("Content-Type", "application/json")
+                .method(method, body == null ? java.net.http.HttpRequest.BodyPublishers.noBody()
+                        : java.net.http.HttpRequest.BodyPublishers.ofString(ServerTestSupport.JSON.writeValueAsString(body))).build());
     }
 
     private JsonNode search(Map<String, Object> body) {

@@ -163,4 +163,42 @@ class LuceneGalleryIndexTest {
             assertThat(reopened.describe("g")).isEmpty();
         }
     }
+
+    @Test
+    void requestsInFlightWhenTheirCollectionIsDroppedGetCollectionMissing() throws Exception {
+        try (LuceneGalleryIndex index = filled(false)) {
+            java.util.concurrent.ConcurrentLinkedQueue<Throwable> failures = new java.util.concurrent.ConcurrentLinkedQueue<>();
+            java.util.concurrent.atomic.AtomicInteger succeeded = new java.util.concurrent.atomic.AtomicInteger();
+            List<Thread> clients = new java.util.ArrayList<>();
+            for (int c = 0; c < 3; c++) {
+                int client = c;
+                Thread thread = new Thread(() -> {
+                    SplittableRandom random = new SplittableRandom(client);
+                    // until a while after the drop: the requests running at that moment are the ones that matter
+                    for (int round = 0; round < 10_000 && failures.size() < 30; round++) {
+                        try {
+                            if (client == 0) {
+                                index.upsert("g", List.of(GALLERY.items.get(random.nextInt(GALLERY.items.size()))));
+                            } else {
+                                index.search("g", new VectorSearch(VectorSearch.Target.IMAGES, GalleryFixture.unit(random, DIMENSIONS), List.of(), 10, 200));
+                            }
+                            succeeded.incrementAndGet();
+                        } catch (RuntimeException e) {
+                            failures.add(e);
+                        }
+                    }
+                });
+                clients.add(thread);
+                thread.start();
+            }
+            while (succeeded.get() < 30) {
+                Thread.onSpinWait();
+            }
+            index.drop("g");
+            for (Thread thread : clients) {
+                thread.join(60_000);
+            }
+            assertThat(failures).isNotEmpty().allSatisfy(failure -> assertThat(failure).isInstanceOf(CollectionMissingException.class));
+        }
+    }
 }

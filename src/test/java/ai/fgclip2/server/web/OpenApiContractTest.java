@@ -68,8 +68,9 @@ class OpenApiContractTest extends E2eServerTest {
     @Test
     void specDocumentsExactlyTheServedEndpoints() {
         Set<String> served = new TreeSet<>();
+        // OpenAPI has no rest-of-path parameter: {*id} (an id that may hold '/') is documented as {id}
         mappings.getHandlerMethods().keySet().forEach(info -> info.getPatternValues().stream().filter(p -> p.startsWith("/v1/"))
-                .forEach(p -> info.getMethodsCondition().getMethods().forEach(m -> served.add(m.name() + " " + p))));
+                .forEach(p -> info.getMethodsCondition().getMethods().forEach(m -> served.add(m.name() + " " + p.replace("{*", "{")))));
         Set<String> documented = new TreeSet<>();
         API.getPaths().entrySet().stream().filter(path -> path.getKey().startsWith("/v1/"))
                 .forEach(path -> path.getValue().readOperationsMap().keySet().forEach(m -> documented.add(m.name() + " " + path.getKey())));

@@ -1,5 +1,6 @@
 package ai.fgclip2.server.index.lucene;
 
+import ai.fgclip2.server.index.CollectionMissingException;
 import ai.fgclip2.server.index.CollectionSpec;
 import ai.fgclip2.server.index.GalleryIndex;
 import ai.fgclip2.server.index.HnswSettings;
@@ -60,6 +61,7 @@ import org.apache.lucene.search.join.BitSetProducer;
 import org.apache.lucene.search.join.DiversifyingChildrenFloatKnnVectorQuery;
 import org.apache.lucene.search.join.QueryBitSetProducer;
 import org.apache.lucene.search.join.ToChildBlockJoinQuery;
+import org.apache.lucene.store.AlreadyClosedException;
 import org.apache.lucene.store.FSDirectory;
 import org.apache.lucene.store.LockObtainFailedException;
 import org.apache.lucene.util.BytesRef;
@@ -219,6 +221,8 @@ public final class LuceneGalleryIndex implements GalleryIndex {
                 c.writer().updateDocuments(new Term(ID, item.id()), block(item));
             }
             c.searchers().maybeRefreshBlocking();
+        } catch (AlreadyClosedException e) {
+            throw closed(collection, c, e);
         } catch (IOException e) {
             throw new IndexException("Cannot write to collection '" + collection + "': " + e.getMessage(), e);
         }
@@ -249,8 +253,11 @@ public final class LuceneGalleryIndex implements GalleryIndex {
 
     @Override
     public void commit(String collection) {
+        Open c = collection(collection);
         try {
-            collection(collection).writer().commit();
+            c.writer().commit();
+        } catch (AlreadyClosedException e) {
+            throw closed(collection, c, e);
         } catch (IOException e) {
             throw new IndexException("Cannot commit collection '" + collection + "': " + e.getMessage(), e);
         }
@@ -263,6 +270,8 @@ public final class LuceneGalleryIndex implements GalleryIndex {
             c.writer().forceMerge(1);
             c.writer().commit();
             c.searchers().maybeRefreshBlocking();
+        } catch (AlreadyClosedException e) {
+            throw closed(collection, c, e);
         } catch (IOException e) {
             throw new IndexException("Cannot merge collection '" + collection + "': " + e.getMessage(), e);
         }
@@ -287,6 +296,8 @@ public final class LuceneGalleryIndex implements GalleryIndex {
         try {
             c.writer().deleteDocuments(new Term(ID, id));
             c.searchers().maybeRefreshBlocking();
+        } catch (AlreadyClosedException e) {
+            throw closed(collection, c, e);
         } catch (IOException e) {
             throw new IndexException("Cannot delete from collection '" + collection + "': " + e.getMessage(), e);
         }
@@ -422,17 +433,41 @@ public final class LuceneGalleryIndex implements GalleryIndex {
     }
 
     private <T> T withSearcher(String collection, SearcherCall<T> call) {
-        SearcherManager searchers = collection(collection).searchers();
+        Open c = collection(collection);
         try {
-            IndexSearcher searcher = searchers.acquire();
+            IndexSearcher searcher = c.searchers().acquire();
             try {
                 return call.apply(searcher);
             } finally {
-                searchers.release(searcher);
+                c.searchers().release(searcher);
             }
+        } catch (AlreadyClosedException e) {
+            throw closed(collection, c, e);
         } catch (IOException e) {
             throw new IndexException("Cannot read collection '" + collection + "': " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * What a request meets when its collection's writer or readers closed under it: the collection was dropped
+     * meanwhile (404), or the writer failed for good (a full disk, say), in which case it is let go so that the next
+     * request opens the collection afresh from its last commit.
+     */
+    private synchronized IndexException closed(String collection, Open used, AlreadyClosedException e) {
+        if (open.get(collection) != used) {
+            return describe(collection).isPresent()
+                    ? new IndexException("Collection '" + collection + "' was replaced while this request used it; send it again.", e)
+                    : new CollectionMissingException("Collection '" + collection + "' was deleted while this request used it.");
+        }
+        open.remove(collection);
+        Throwable failure = used.writer().getTragicException();
+        try {
+            used.searchers().close();
+        } catch (IOException | AlreadyClosedException ignored) {
+            // already failed: the failure below is the one to report
+        }
+        return new IndexException("Collection '" + collection + "' failed to write (" + (failure == null ? e.getMessage() : failure.toString())
+                + "); it reopens from its last commit on the next request.", e);
     }
 
     /** The open writer and readers of a collection, opened on first use (one writer per collection and process). */
@@ -441,7 +476,7 @@ public final class LuceneGalleryIndex implements GalleryIndex {
         if (opened != null) {
             return opened;
         }
-        CollectionSpec spec = describe(name).orElseThrow(() -> new IndexException("No collection '" + name + "' under " + root));
+        CollectionSpec spec = describe(name).orElseThrow(() -> new CollectionMissingException("No collection '" + name + "'."));
         KnnVectorsFormat format = new WideVectorsFormat(spec.quantized()
                 ? new Lucene99HnswScalarQuantizedVectorsFormat(hnsw.maxConnections(), hnsw.beamWidth(), mergeWorkers, 7, false, null, mergeExecutor)
                 : new Lucene99HnswVectorsFormat(hnsw.maxConnections(), hnsw.beamWidth(), mergeWorkers, mergeExecutor));
