@@ -165,6 +165,22 @@ class LuceneGalleryIndexTest {
     }
 
     @Test
+    void aCollectionCreatedWhereADropStoppedHalfWayStartsEmpty() throws Exception {
+        try (LuceneGalleryIndex index = new LuceneGalleryIndex(root, HNSW)) {
+            index.create(GalleryFixture.spec("g", DIMENSIONS, false));
+            index.upsert("g", GALLERY.items.subList(0, 20));
+            index.commit("g");
+        }
+        // a drop removes the spec first, then the segments; a crash between the two leaves the segments behind
+        java.nio.file.Files.delete(root.resolve("g").resolve("collection.json"));
+        try (LuceneGalleryIndex index = new LuceneGalleryIndex(root, HNSW)) {
+            assertThat(index.describe("g")).isEmpty();
+            index.create(GalleryFixture.spec("g", DIMENSIONS, false));
+            assertThat(index.count("g")).isZero();
+        }
+    }
+
+    @Test
     void requestsInFlightWhenTheirCollectionIsDroppedGetCollectionMissing() throws Exception {
         try (LuceneGalleryIndex index = filled(false)) {
             java.util.concurrent.ConcurrentLinkedQueue<Throwable> failures = new java.util.concurrent.ConcurrentLinkedQueue<>();

@@ -149,6 +149,9 @@ public final class LuceneGalleryIndex implements GalleryIndex {
     public synchronized void create(CollectionSpec spec) {
         Path directory = root.resolve(spec.name());
         try {
+            if (Files.isDirectory(directory) && !Files.exists(directory.resolve(SPEC_FILE))) {
+                deleteTree(directory); // what a drop interrupted half-way left: its items must not come back
+            }
             Files.createDirectories(directory);
             Path temporary = directory.resolve(SPEC_FILE + ".tmp");
             JSON.writeValue(temporary.toFile(), spec);
@@ -203,13 +206,17 @@ public final class LuceneGalleryIndex implements GalleryIndex {
             Path directory = root.resolve(collection);
             // the spec goes first: a crash half-way leaves no collection, not a collection without its spec
             Files.deleteIfExists(directory.resolve(SPEC_FILE));
-            try (Stream<Path> files = Files.walk(directory)) {
-                for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.delete(file);
-                }
-            }
+            deleteTree(directory);
         } catch (IOException e) {
             throw new IndexException("Cannot drop collection '" + collection + "': " + e.getMessage(), e);
+        }
+    }
+
+    private static void deleteTree(Path directory) throws IOException {
+        try (Stream<Path> files = Files.walk(directory)) {
+            for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(file);
+            }
         }
     }
 
