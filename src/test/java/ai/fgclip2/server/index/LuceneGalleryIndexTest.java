@@ -112,12 +112,23 @@ class LuceneGalleryIndexTest {
     @Test
     void quantizedCollectionsRescoreTheirCandidatesExactly() {
         try (LuceneGalleryIndex index = filled(true)) {
-            float[] query = GalleryFixture.unit(new SplittableRandom(13), DIMENSIONS);
-            List<IndexHit> hits = index.search("g", new VectorSearch(VectorSearch.Target.IMAGES, query, List.of(), 10, 100));
-            List<GalleryFixture.Expected> expected = GALLERY.exact(query, false, 10, item -> true);
-            assertThat(hits).extracting(IndexHit::id).containsExactlyElementsOf(expected.stream().map(GalleryFixture.Expected::id).toList());
-            for (int i = 0; i < hits.size(); i++) {
-                assertThat(hits.get(i).cosine()).isCloseTo(expected.get(i).cosine(), within(1e-6));
+            SplittableRandom random = new SplittableRandom(13);
+            // candidates enough that the exact top 10 are among them: what is checked is the rescoring, not recall
+            for (int q = 0; q < 5; q++) {
+                float[] query = GalleryFixture.unit(random, DIMENSIONS);
+                for (boolean regions : List.of(false, true)) {
+                    List<IndexHit> hits = index.search("g", new VectorSearch(regions ? VectorSearch.Target.REGIONS : VectorSearch.Target.IMAGES, query,
+                            List.of(), 10, 400));
+                    List<GalleryFixture.Expected> expected = GALLERY.exact(query, regions, 10, item -> true);
+                    assertThat(hits).extracting(IndexHit::id).containsExactlyElementsOf(expected.stream().map(GalleryFixture.Expected::id).toList());
+                    for (int i = 0; i < hits.size(); i++) {
+                        assertThat(hits.get(i).cosine()).isCloseTo(expected.get(i).cosine(), within(1e-6));
+                        if (regions) {
+                            // the exact best region, even where quantized scores rank the image's regions otherwise
+                            assertThat(hits.get(i).region().index()).isEqualTo(expected.get(i).region());
+                        }
+                    }
+                }
             }
         }
     }

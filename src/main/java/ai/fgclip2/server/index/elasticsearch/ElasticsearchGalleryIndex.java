@@ -255,6 +255,11 @@ public final class ElasticsearchGalleryIndex implements GalleryIndex {
         ObjectNode knn = body.putObject("knn").put("field", regions ? "regions.vector" : "image_vector")
                 .put("k", search.window()).put("num_candidates", Math.max(search.window(), search.numCandidates()));
         knn.set("query_vector", floats(search.vector()));
+        if (describe(collection).map(CollectionSpec::quantized).orElse(false)) {
+            // as the embedded index does: the candidates rescored with the float vectors, so scores are exact
+            // (Elasticsearch rescores k x oversample of them, oversample at most 10)
+            knn.putObject("rescore_vector").put("oversample", Math.min(10.0, Math.max(1.0, search.numCandidates() / (double) search.window())));
+        }
         if (!search.filters().isEmpty()) {
             ArrayNode filters = knn.putObject("filter").putObject("bool").putArray("filter");
             for (VectorSearch.Filter filter : search.filters()) {

@@ -344,7 +344,7 @@ public final class LuceneGalleryIndex implements GalleryIndex {
                             search.filters().isEmpty() ? null : new ToChildBlockJoinQuery(filter, c.parents()), candidates, c.parents())
                     : new KnnFloatVectorQuery(IMAGE_VECTOR, search.vector(), candidates, filter);
             ScoreDoc[] found = searcher.search(query, candidates).scoreDocs;
-            List<Candidate> exact = rescore(searcher, found, regions ? REGION_VECTOR : IMAGE_VECTOR, search.vector());
+            List<Candidate> exact = rescore(searcher, found, regions ? REGION_VECTOR : IMAGE_VECTOR, search.vector(), regions ? c.parents() : null);
             List<IndexHit> hits = new ArrayList<>(Math.min(search.window(), exact.size()));
             for (Candidate candidate : exact.subList(0, Math.min(search.window(), exact.size()))) {
                 hits.add(regions ? regionHit(searcher, c.parents(), candidate) : imageHit(searcher, candidate));
@@ -353,24 +353,44 @@ public final class LuceneGalleryIndex implements GalleryIndex {
         });
     }
 
-    /** Exact cosines of the candidates from their float vectors (read in doc order, per segment), best first. */
-    private static List<Candidate> rescore(IndexSearcher searcher, ScoreDoc[] found, String field, float[] query) throws IOException {
+    /**
+     * Exact cosines of the candidates from their float vectors (read in doc order, per segment), best first. For a
+     * region search ({@code parents} given) each candidate stands for its image: all the image's regions are
+     * rescored and the best kept, because the graph picked that region by its quantized score, which can rank an
+     * image's regions differently from their exact ones.
+     */
+    private static List<Candidate> rescore(IndexSearcher searcher, ScoreDoc[] found, String field, float[] query, BitSetProducer parents)
+            throws IOException {
         List<LeafReaderContext> leaves = searcher.getIndexReader().leaves();
         int[] docs = java.util.Arrays.stream(found).mapToInt(d -> d.doc).sorted().toArray();
         List<Candidate> out = new ArrayList<>(docs.length);
         FloatVectorValues values = null;
+        org.apache.lucene.util.BitSet images = null;
         int leafIndex = -1;
         for (int doc : docs) {
             int leaf = ReaderUtil.subIndex(doc, leaves);
             if (leaf != leafIndex) {
                 leafIndex = leaf;
                 values = leaves.get(leaf).reader().getFloatVectorValues(field);
+                images = parents == null ? null : parents.getBitSet(leaves.get(leaf));
             }
-            int local = doc - leaves.get(leaf).docBase;
-            if (values.advance(local) != local) {
+            int docBase = leaves.get(leaf).docBase;
+            int local = doc - docBase;
+            // a region's siblings sit between the previous image of its block and its own image
+            int first = images == null ? local : (local == 0 ? 0 : images.prevSetBit(local - 1) + 1);
+            int last = images == null ? local : images.nextSetBit(local) - 1;
+            Candidate best = null;
+            // the iterator only moves forward; the last image's read may already have passed first
+            for (int sibling = values.docID() >= first ? values.docID() : values.advance(first); sibling <= last; sibling = values.nextDoc()) {
+                double cosine = dot(values.vectorValue(), query);
+                if (best == null || cosine > best.cosine()) {
+                    best = new Candidate(docBase + sibling, cosine);
+                }
+            }
+            if (best == null || (images == null && best.doc() != doc)) {
                 throw new IndexException("Vector of document " + doc + " missing from field " + field);
             }
-            out.add(new Candidate(doc, dot(values.vectorValue(), query)));
+            out.add(best);
         }
         out.sort(Comparator.comparingDouble(Candidate::cosine).reversed().thenComparingInt(Candidate::doc));
         return out;
