@@ -64,6 +64,7 @@ import org.apache.lucene.search.join.ToChildBlockJoinQuery;
 import org.apache.lucene.store.AlreadyClosedException;
 import org.apache.lucene.store.FSDirectory;
 import org.apache.lucene.store.LockObtainFailedException;
+import org.apache.lucene.util.BitSet;
 import org.apache.lucene.util.BytesRef;
 
 /**
@@ -356,8 +357,8 @@ public final class LuceneGalleryIndex implements GalleryIndex {
     /**
      * Exact cosines of the candidates from their float vectors (read in doc order, per segment), best first. For a
      * region search ({@code parents} given) each candidate stands for its image: all the image's regions are
-     * rescored and the best kept, because the graph picked that region by its quantized score, which can rank an
-     * image's regions differently from their exact ones.
+     * rescored and the best kept, because the graph walk picked that region among the ones it visited, and by their
+     * int8 scores in a quantized collection, which can rank an image's regions differently from their exact ones.
      */
     private static List<Candidate> rescore(IndexSearcher searcher, ScoreDoc[] found, String field, float[] query, BitSetProducer parents)
             throws IOException {
@@ -365,7 +366,7 @@ public final class LuceneGalleryIndex implements GalleryIndex {
         int[] docs = java.util.Arrays.stream(found).mapToInt(d -> d.doc).sorted().toArray();
         List<Candidate> out = new ArrayList<>(docs.length);
         FloatVectorValues values = null;
-        org.apache.lucene.util.BitSet images = null;
+        BitSet images = null;
         int leafIndex = -1;
         for (int doc : docs) {
             int leaf = ReaderUtil.subIndex(doc, leaves);
