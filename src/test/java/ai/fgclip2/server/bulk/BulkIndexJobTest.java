@@ -125,19 +125,10 @@ class BulkIndexJobTest {
                 "{\"path\": \"a.png\", \"id\": \"../a\"}",
                 "{\"path\": \"a.png\", \"id\": \"" + "猫".repeat(171) + "\"}",
                 ""));
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        PrintStream original = System.out;
-        int exit;
-        System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-        try {
-            exit = new CommandLine(new BulkIndexCommand()).execute("--manifest", manifest.toString(), "--collection", "m",
-                    "--field", "tags=keyword", "--field", "year=number",
-                    "--fgclip2.model.dir=" + checkpoint, "--fgclip2.cache.dir=" + work.resolve("cache"), "--fgclip2.index.dir=" + work.resolve("index"),
-                    "--fgclip2.limits.max-request-bytes=20000");
-        } finally {
-            System.setOut(original);
-        }
-        String output = captured.toString(StandardCharsets.UTF_8);
+        Run run = inProcess("--manifest", manifest.toString(), "--collection", "m", "--field", "tags=keyword", "--field", "year=number",
+                "--fgclip2.limits.max-request-bytes=20000");
+        String output = run.out();
+        int exit = run.exit();
         assertThat(exit).as(output).isZero();
         assertThat(output).contains("done: indexed 2, skipped 0, bad 9");
         try (GalleryIndex index = new LuceneGalleryIndex(work.resolve("index"), HNSW)) {
@@ -155,21 +146,36 @@ class BulkIndexJobTest {
         writePng(work.resolve("c.png"), 3);
         try (GalleryIndex server = new LuceneGalleryIndex(work.resolve("index"), HNSW)) {
             server.create(new ai.fgclip2.server.index.CollectionSpec("held", "m", "r", "fp32", 8, Map.of(), false)); // holds its writer
-            ByteArrayOutputStream errors = new ByteArrayOutputStream();
-            PrintStream original = System.err;
-            int exit;
-            System.setErr(new PrintStream(errors, true, StandardCharsets.UTF_8));
-            try {
-                exit = new CommandLine(new BulkIndexCommand()).execute("--folder", work.toString(), "--collection", "held",
-                        "--fgclip2.model.dir=" + checkpoint, "--fgclip2.cache.dir=" + work.resolve("cache"), "--fgclip2.index.dir=" + work.resolve("index"));
-            } finally {
-                System.setErr(original);
-            }
-            String output = errors.toString(StandardCharsets.UTF_8);
+            Run run = inProcess("--folder", work.toString(), "--collection", "held");
+            String output = run.err();
+            int exit = run.exit();
             assertThat(exit).as(output).isEqualTo(1);
             assertThat(output).contains("Cannot index into 'held'").contains("open in another process").doesNotContain("\tat ");
         }
         assertThat(new CommandLine(new BulkIndexCommand()).execute("--folder", work.toString(), "--collection", "x", "--decoders", "0")).isEqualTo(2);
+    }
+
+    private record Run(int exit, String out, String err) {
+    }
+
+    /** The job in this JVM on the fixture model and this test's index, its stdout and stderr captured. */
+    private Run inProcess(String... options) {
+        List<String> args = new ArrayList<>(List.of(options));
+        args.addAll(List.of("--fgclip2.model.dir=" + checkpoint, "--fgclip2.cache.dir=" + work.resolve("cache"),
+                "--fgclip2.index.dir=" + work.resolve("index")));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream originalOut = System.out;
+        PrintStream originalErr = System.err;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            int exit = new CommandLine(new BulkIndexCommand()).execute(args.toArray(String[]::new));
+            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(originalOut);
+            System.setErr(originalErr);
+        }
     }
 
     /** The job as a separate JVM, as an operator runs it, on the fixture model; stdout is the job's acknowledgements. */
